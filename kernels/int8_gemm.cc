@@ -1,0 +1,67 @@
+#include "kernels/int8_gemm.h"
+
+#include <algorithm>
+
+#include "kernels/dnnl_matmul.h"
+
+namespace imunpack {
+
+int64_t MaxInnerPerCall(int bits) {
+  const int64_t d = (int64_t{1} << (bits - 1)) - 1;
+  return (int64_t{2147483647}) / (d * d);
+}
+
+namespace {
+
+// C = A·B over inner chunks of at most `chunk`, one partial per chunk.
+Status Chunked(const int8_t* a, const int8_t* b, int64_t rows, int64_t inner,
+               int64_t cols, int64_t lda, int64_t ldb, int64_t chunk,
+               int exponent, LineSet rs, LineSet cs,
+               std::vector<PartialProduct>* out) {
+  if (rows == 0 || cols == 0 || inner == 0) return Status::Ok();
+  for (int64_t k0 = 0; k0 < inner; k0 += chunk) {
+    const int64_t kc = std::min(chunk, inner - k0);
+    PartialProduct pp;
+    pp.exponent = exponent;
+    pp.rows = rs;
+    pp.cols = cs;
+    pp.rows_n = rows;
+    pp.cols_n = cols;
+    pp.p.Resize(static_cast<size_t>(rows * cols));
+    IMUNPACK_RETURN_IF_ERROR(DnnlMatmul(MatmulType::kS8S8S32, a + k0,
+                                        b + k0 * ldb, pp.p.data(), rows, kc,
+                                        cols, lda, ldb, cols));
+    out->push_back(std::move(pp));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunInt8Gemms(const UnpackedGemm& u, int64_t max_k_per_call,
+                    std::vector<PartialProduct>* out) {
+  out->clear();
+  const int64_t chunk = max_k_per_call > 0
+                            ? std::min(max_k_per_call, MaxInnerPerCall(u.bits))
+                            : MaxInnerPerCall(u.bits);
+  const int64_t me = u.rows.count(), ne = u.cols.count();
+  const int64_t m = u.m, k = u.k, n = u.n;
+  using L = LineSet;
+  IMUNPACK_RETURN_IF_ERROR(Chunked(u.a_base, u.b_base, m, k, n, k, n, chunk, 0,
+                                   L::kBase, L::kBase, out));
+  IMUNPACK_RETURN_IF_ERROR(Chunked(u.a_base, u.b_extra.data(), m, k, ne, k, ne,
+                                   chunk, 0, L::kBase, L::kExtra, out));
+  IMUNPACK_RETURN_IF_ERROR(Chunked(u.a_extra.data(), u.b_base, me, k, n, k, n,
+                                   chunk, 0, L::kExtra, L::kBase, out));
+  IMUNPACK_RETURN_IF_ERROR(Chunked(u.a_extra.data(), u.b_extra.data(), me, k,
+                                   ne, k, ne, chunk, 0, L::kExtra, L::kExtra,
+                                   out));
+  for (const InnerGroup& g : u.groups) {
+    IMUNPACK_RETURN_IF_ERROR(Chunked(g.a.data(), g.b.data(), m + me, g.k,
+                                     n + ne, g.k, n + ne, chunk, g.exponent,
+                                     L::kAll, L::kAll, out));
+  }
+  return Status::Ok();
+}
+
+}  // namespace imunpack

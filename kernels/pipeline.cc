@@ -1,0 +1,213 @@
+#include "kernels/pipeline.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <limits>
+
+#include "kernels/dnnl_matmul.h"
+#include "kernels/int8_gemm.h"
+#include "kernels/plan.h"
+#include "kernels/quantize.h"
+#include "kernels/reassemble.h"
+#include "kernels/timer.h"
+#include "kernels/unpack.h"
+
+namespace imunpack {
+namespace {
+
+// Sets the calling thread's OpenMP width for the duration of a call.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : prev_(omp_get_max_threads()) {
+    if (threads > 0) omp_set_num_threads(threads);
+  }
+  ~ThreadScope() { omp_set_num_threads(prev_); }
+
+ private:
+  int prev_;
+};
+
+// The stages shared by FloatGemm and IntGemm after both operands are split:
+// plan, unpack, int8 GEMMs. Fills the plan-related fields of `ov`.
+struct Core {
+  UnpackedGemm unpacked;
+  std::vector<PartialProduct> parts;
+  bool wide = false;
+};
+
+Status RunCore(const SplitOperand& a, const SplitOperand& b,
+               const GemmConfig& cfg, Stopwatch* sw, Overhead* ov, Core* core) {
+  const int64_t m = a.rows, k = a.cols, n = b.cols;
+  std::vector<HeavyCoord> ah = ToCoords(a, Operand::kA, cfg.bits);
+  std::vector<HeavyCoord> bh = ToCoords(b, Operand::kB, cfg.bits);
+  GemmPlan plan = PlanGemm(ah, bh, m, k, n, cfg.strategy);
+  ov->times.plan_ms = sw->Lap();
+
+  Unpack(a, ah, b, bh, plan, cfg.bits, &core->unpacked);
+  ov->times.unpack_ms = sw->Lap();
+
+  IMUNPACK_RETURN_IF_ERROR(RunInt8Gemms(core->unpacked, cfg.max_k_per_call, &core->parts));
+  ov->times.gemm_ms = sw->Lap();
+
+  core->wide = NeedsWideAccumulator(a.max_abs, b.max_abs, k);
+  ov->m = m;
+  ov->k = k;
+  ov->n = n;
+  ov->m_unpacked = plan.m_unpacked;
+  ov->k_unpacked = plan.k_unpacked;
+  ov->n_unpacked = plan.n_unpacked;
+  ov->unpack_ratio = plan.unpack_ratio();
+  ov->bits = cfg.bits;
+  ov->strategy = cfg.strategy;
+  ov->strategy_a = plan.a.strategy;
+  ov->strategy_b = plan.b.strategy;
+  ov->heavy_a = static_cast<int64_t>(a.heavy.size());
+  ov->heavy_b = static_cast<int64_t>(b.heavy.size());
+  ov->max_digits_a = a.max_digits;
+  ov->max_digits_b = b.max_digits;
+  ov->clipped_a = a.clipped;
+  ov->clipped_b = b.clipped;
+  ov->gemm_calls = static_cast<int>(core->parts.size());
+  ov->inner_groups = 1 + static_cast<int>(core->unpacked.groups.size());
+  ov->wide_accumulator = core->wide;
+  return Status::Ok();
+}
+
+std::vector<double> Inverses(const std::vector<float>& sigma) {
+  std::vector<double> inv(sigma.size());
+  for (size_t i = 0; i < sigma.size(); ++i) inv[i] = 1.0 / static_cast<double>(sigma[i]);
+  return inv;
+}
+
+void Verify(MatrixView<float> a, MatrixView<float> b, const Matrix<float>& c,
+            Overhead* ov) {
+  Stopwatch sw;
+  StatusOr<Matrix<float>> ref = Fp32Gemm(a, b);
+  if (!ref.ok()) return;
+  double max_abs = 0, diff2 = 0, ref2 = 0;
+  const float* r = ref->data();
+  const float* x = c.data();
+  for (int64_t i = 0; i < c.size(); ++i) {
+    const double d = static_cast<double>(x[i]) - r[i];
+    max_abs = std::max(max_abs, std::fabs(d));
+    diff2 += d * d;
+    ref2 += static_cast<double>(r[i]) * r[i];
+  }
+  ov->verified = true;
+  ov->max_abs_error = max_abs;
+  ov->rel_fro_error = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  ov->times.verify_ms = sw.Lap();
+}
+
+}  // namespace
+
+std::string Overhead::StrategyUsed() const {
+  return std::string("A:") + StrategyName(strategy_a) + ",B:" + StrategyName(strategy_b);
+}
+
+Status ValidateGemm(int64_t a_rows, int64_t a_cols, int64_t b_rows,
+                    int64_t b_cols, const GemmConfig& config) {
+  const struct {
+    const char* name;
+    int64_t v;
+  } dims[] = {{"a.rows", a_rows}, {"a.cols", a_cols}, {"b.rows", b_rows}, {"b.cols", b_cols}};
+  for (const auto& d : dims) {
+    if (d.v <= 0) {
+      return InvalidArgument(std::string(d.name) + " = " + std::to_string(d.v) +
+                             ": must be positive");
+    }
+    if (d.v > std::numeric_limits<int32_t>::max()) {
+      return InvalidArgument(std::string(d.name) + " = " + std::to_string(d.v) +
+                             ": must be below 2^31");
+    }
+  }
+  if (a_cols != b_rows) {
+    return InvalidArgument("shape mismatch: a is " + std::to_string(a_rows) + "x" +
+                           std::to_string(a_cols) + ", b is " + std::to_string(b_rows) +
+                           "x" + std::to_string(b_cols) + " (a.cols must equal b.rows)");
+  }
+  IMUNPACK_RETURN_IF_ERROR(ValidateBits(config.bits));
+  if (config.strategy != Strategy::kAuto && config.strategy != Strategy::kRow &&
+      config.strategy != Strategy::kColumn && config.strategy != Strategy::kBoth) {
+    return InvalidArgument("strategy = " +
+                           std::to_string(static_cast<int>(config.strategy)) +
+                           ": unknown value");
+  }
+  if (config.threads < 0) {
+    return InvalidArgument("threads = " + std::to_string(config.threads) +
+                           ": must be >= 0");
+  }
+  return Status::Ok();
+}
+
+StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
+                                  const GemmConfig& cfg, Overhead* overhead) {
+  IMUNPACK_RETURN_IF_ERROR(ValidateGemm(a.rows, a.cols, b.rows, b.cols, cfg));
+  IMUNPACK_RETURN_IF_ERROR(ValidateQuantConfig(cfg.a, cfg.bits, "a"));
+  IMUNPACK_RETURN_IF_ERROR(ValidateQuantConfig(cfg.b, cfg.bits, "b"));
+  Overhead local;
+  Overhead* ov = overhead ? overhead : &local;
+  *ov = Overhead();
+  ThreadScope threads(cfg.threads);
+  Stopwatch sw;
+
+  StatusOr<Scales> sa = ComputeScales(a, cfg.a, cfg.bits, Operand::kA);
+  if (!sa.ok()) return sa.status();
+  StatusOr<Scales> sb = ComputeScales(b, cfg.b, cfg.bits, Operand::kB);
+  if (!sb.ok()) return sb.status();
+  ov->times.select_ms = sw.Lap();
+
+  SplitOperand qa, qb;
+  QuantizeSplit(a, *sa, cfg.bits, Operand::kA, &qa);
+  QuantizeSplit(b, *sb, cfg.bits, Operand::kB, &qb);
+  ov->times.quantize_ms = sw.Lap();
+
+  Core core;
+  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, qb, cfg, &sw, ov, &core));
+  Matrix<float> c = ReassembleFloat(core.unpacked, core.parts, core.wide,
+                                    Inverses(sa->sigma), Inverses(sb->sigma));
+  ov->times.reassemble_ms = sw.Lap();
+  ov->times.total_ms = sw.Total();
+  ov->alpha_a = sa->alpha[0];
+  ov->alpha_b = sb->alpha[0];
+  ov->sigma_a = sa->sigma[0];
+  ov->sigma_b = sb->sigma[0];
+  if (cfg.verify) Verify(a, b, c, ov);
+  return c;
+}
+
+StatusOr<Matrix<int64_t>> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
+                                  const GemmConfig& cfg, Overhead* overhead) {
+  IMUNPACK_RETURN_IF_ERROR(ValidateGemm(a.rows, a.cols, b.rows, b.cols, cfg));
+  Overhead local;
+  Overhead* ov = overhead ? overhead : &local;
+  *ov = Overhead();
+  ThreadScope threads(cfg.threads);
+  Stopwatch sw;
+
+  SplitOperand qa, qb;
+  SplitInt(a, cfg.bits, &qa);
+  SplitInt(b, cfg.bits, &qb);
+  ov->times.quantize_ms = sw.Lap();
+
+  Core core;
+  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, qb, cfg, &sw, ov, &core));
+  StatusOr<Matrix<int64_t>> c = ReassembleInt(core.unpacked, core.parts, core.wide);
+  ov->times.reassemble_ms = sw.Lap();
+  ov->times.total_ms = sw.Total();
+  return c;
+}
+
+StatusOr<Matrix<float>> Fp32Gemm(MatrixView<float> a, MatrixView<float> b) {
+  if (a.cols != b.rows || a.rows <= 0 || a.cols <= 0 || b.cols <= 0) {
+    return InvalidArgument("Fp32Gemm: bad shapes");
+  }
+  Matrix<float> c(a.rows, b.cols);
+  IMUNPACK_RETURN_IF_ERROR(DnnlMatmul(MatmulType::kF32, a.data, b.data, c.data(),
+                                      a.rows, a.cols, b.cols, a.cols, b.cols,
+                                      b.cols));
+  return c;
+}
+
+}  // namespace imunpack

@@ -1,0 +1,80 @@
+// The IM-Unpack GEMM entry points: quantize -> unpack -> int8 GEMM ->
+// reassemble, with the overhead a researcher needs to judge a configuration.
+//
+// Validation happens here, once ("an important watershed"): every stage
+// below receives plain, checked parameters. Errors are values; nothing in
+// this library throws or aborts on bad input.
+#ifndef IMUNPACK_KERNELS_PIPELINE_H_
+#define IMUNPACK_KERNELS_PIPELINE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "kernels/config.h"
+#include "kernels/matrix.h"
+#include "kernels/status.h"
+
+namespace imunpack {
+
+// Wall time of each phase, milliseconds.
+struct PhaseTimes {
+  double select_ms = 0;      // alpha (percentile select) of both operands
+  double quantize_ms = 0;    // scale, round, write digit 0, list heavy hitters
+  double plan_ms = 0;        // unpack plan (strategy search for AUTO)
+  double unpack_ms = 0;      // write the extra int8 pieces
+  double gemm_ms = 0;        // oneDNN int8 GEMM calls
+  double reassemble_ms = 0;  // exact int64 combination + dequantize
+  double total_ms = 0;       // the whole pipeline (excludes verify_ms)
+  double verify_ms = 0;      // fp32 GEMM and error, when requested
+};
+
+struct Overhead {
+  int64_t m = 0, k = 0, n = 0;
+  int64_t m_unpacked = 0, k_unpacked = 0, n_unpacked = 0;
+  double unpack_ratio = 1.0;  // m'·k'·n' / (m·k·n)
+  int bits = 8;
+  Strategy strategy = Strategy::kAuto;  // as requested
+  Strategy strategy_a = Strategy::kRow;  // as used for A
+  Strategy strategy_b = Strategy::kRow;  // as used for B
+  int64_t heavy_a = 0, heavy_b = 0;      // entries with |x| >= 2^(b-1)
+  int max_digits_a = 1, max_digits_b = 1;
+  int64_t clipped_a = 0, clipped_b = 0;  // clipped at ±(2^31-1)
+  int gemm_calls = 0;                    // oneDNN int8 matmul calls
+  int inner_groups = 1;                  // exponent groups of the inner dim
+  bool wide_accumulator = false;         // 128-bit reassembly was needed
+  // Per-tensor alpha and sigma (first channel's under channel granularity).
+  float alpha_a = 0, alpha_b = 0, sigma_a = 0, sigma_b = 0;
+  PhaseTimes times;
+  // When verify is set: error of C against oneDNN fp32 on the same inputs.
+  bool verified = false;
+  double max_abs_error = 0;
+  double rel_fro_error = 0;  // ||C - C_fp32||_F / ||C_fp32||_F
+
+  // "A:column,B:row".
+  std::string StrategyUsed() const;
+};
+
+// C ≈ A·B for float A (m x k) and B (k x n) through b-bit integer GEMMs.
+// The integer product of the quantized operands is exact; the only error is
+// quantization's. Equals Dequantize(IntGemm(Quantize(A), Quantize(B))).
+StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
+                                  const GemmConfig& config,
+                                  Overhead* overhead = nullptr);
+
+// The exact int64 product of int32 A and B through b-bit GEMMs. Uses
+// config.bits, strategy, threads and max_k_per_call. OUT_OF_RANGE if an
+// element of the product does not fit in int64.
+StatusOr<Matrix<int64_t>> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
+                                  const GemmConfig& config,
+                                  Overhead* overhead = nullptr);
+
+// Checks shapes (positive, a.cols == b.rows, each dim < 2^31) and config.
+Status ValidateGemm(int64_t a_rows, int64_t a_cols, int64_t b_rows,
+                    int64_t b_cols, const GemmConfig& config);
+
+// oneDNN fp32 GEMM (the reference the error is measured against).
+StatusOr<Matrix<float>> Fp32Gemm(MatrixView<float> a, MatrixView<float> b);
+
+}  // namespace imunpack
+
+#endif  // IMUNPACK_KERNELS_PIPELINE_H_
