@@ -43,6 +43,7 @@ struct Options {
   int reps = 5;
   int warmup = 1;
   int check_samples = 256;
+  int64_t fused_max_k = -1;
   bool json = false;
 };
 
@@ -94,6 +95,7 @@ int Run(const Options& o) {
            o.levels_a >= 0 ? o.levels_a : o.levels, gran};
   cfg.b = {o.percentile >= 0 ? o.percentile : o.percentile_b,
            o.levels_b >= 0 ? o.levels_b : o.levels, gran};
+  cfg.fused_max_k = o.fused_max_k;
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const int threads = omp_get_max_threads();
 
@@ -219,6 +221,7 @@ int Run(const Options& o) {
       {"max_digits_a", ov.max_digits_a}, {"max_digits_b", ov.max_digits_b},
       {"clipped_a", ov.clipped_a}, {"clipped_b", ov.clipped_b},
       {"gemm_calls", ov.gemm_calls}, {"inner_groups", ov.inner_groups},
+      {"accumulator_bits", ov.accumulator_bits},
       {"fp32_ms", fp32_ms}, {"bf16_ms", bf16_ms}, {"int8_raw_ms", int8_ms},
       {"pipeline_ms", pipe_ms}, {"select_ms", Median(tsel)},
       {"quantize_ms", Median(tq)}, {"plan_ms", Median(tpl)},
@@ -285,6 +288,9 @@ int main(int argc, char** argv) {
   app.add_option("--reps", o.reps, "timed repetitions")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--warmup", o.warmup, "untimed repetitions first")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--check-samples", o.check_samples, "output elements checked bit for bit")->capture_default_str();
+  app.add_option("--fused-max-k", o.fused_max_k,
+                 "widest inner group computed in the reassembly pass (-1 default, 0 none)")
+      ->capture_default_str();
   app.add_flag("--json", o.json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
   return imunpack::Run(o);

@@ -52,6 +52,9 @@ struct GemmConfig {
   // Largest inner dimension per int8 GEMM call; 0 derives it from the int32
   // accumulator bound. Tests set it small to exercise the split.
   int64_t max_k_per_call = 0;
+  // Inner groups at most this wide are computed inside the reassembly pass
+  // instead of by oneDNN; -1 uses the default (32), 0 sends all to oneDNN.
+  int64_t fused_max_k = -1;
   // Also run the fp32 GEMM of the same inputs and report the error.
   bool verify = false;
 };

@@ -39,8 +39,12 @@ Status Chunked(const int8_t* a, const int8_t* b, int64_t rows, int64_t inner,
 }  // namespace
 
 Status RunInt8Gemms(const UnpackedGemm& u, int64_t max_k_per_call,
-                    std::vector<PartialProduct>* out) {
-  out->clear();
+                    int64_t fused_max_k, Products* products) {
+  products->parts.clear();
+  products->fused_groups.clear();
+  std::vector<PartialProduct>* out = &products->parts;
+  const int64_t fuse = std::min(fused_max_k < 0 ? kDefaultFusedMaxK : fused_max_k,
+                                MaxInnerPerCall(u.bits));
   const int64_t chunk = max_k_per_call > 0
                             ? std::min(max_k_per_call, MaxInnerPerCall(u.bits))
                             : MaxInnerPerCall(u.bits);
@@ -56,7 +60,12 @@ Status RunInt8Gemms(const UnpackedGemm& u, int64_t max_k_per_call,
   IMUNPACK_RETURN_IF_ERROR(Chunked(u.a_extra.data(), u.b_extra.data(), me, k,
                                    ne, k, ne, chunk, 0, L::kExtra, L::kExtra,
                                    out));
-  for (const InnerGroup& g : u.groups) {
+  for (size_t gi = 0; gi < u.groups.size(); ++gi) {
+    const InnerGroup& g = u.groups[gi];
+    if (g.k <= fuse) {
+      products->fused_groups.push_back(static_cast<int>(gi));
+      continue;
+    }
     IMUNPACK_RETURN_IF_ERROR(Chunked(g.a.data(), g.b.data(), m + me, g.k,
                                      n + ne, g.k, n + ne, chunk, g.exponent,
                                      L::kAll, L::kAll, out));

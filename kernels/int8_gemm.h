@@ -28,9 +28,22 @@ struct PartialProduct {
 // Largest inner width per call with |sum| <= k·(s-1)^2 < 2^31.
 int64_t MaxInnerPerCall(int bits);
 
-// Runs every GEMM of `u`. max_k_per_call 0 means MaxInnerPerCall(bits).
+// The products of an unpacked GEMM. Groups g >= 1 at most fused_max_k wide
+// are not run through oneDNN: a GEMM with a handful of inner columns costs a
+// full m' x n' int32 output write and read for almost no arithmetic, so the
+// reassembly pass computes their rank-k_g update row by row instead.
+struct Products {
+  std::vector<PartialProduct> parts;
+  std::vector<int> fused_groups;  // indices into UnpackedGemm::groups
+};
+
+// Default widest group folded into the reassembly.
+constexpr int64_t kDefaultFusedMaxK = 32;
+
+// Runs every GEMM of `u`. max_k_per_call 0 means MaxInnerPerCall(bits);
+// fused_max_k < 0 means kDefaultFusedMaxK, 0 fuses nothing.
 Status RunInt8Gemms(const UnpackedGemm& u, int64_t max_k_per_call,
-                    std::vector<PartialProduct>* out);
+                    int64_t fused_max_k, Products* out);
 
 }  // namespace imunpack
 

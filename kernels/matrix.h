@@ -3,7 +3,8 @@
 //
 // Buffers are deliberately not zero-filled on allocation: every kernel writes
 // each element it later reads, and a value-initializing std::vector would add
-// a full pass over memory to every pipeline stage.
+// a full pass over memory to every pipeline stage. Large blocks come from and
+// return to the process-wide buffer cache (buffer_cache.h).
 #ifndef IMUNPACK_KERNELS_MATRIX_H_
 #define IMUNPACK_KERNELS_MATRIX_H_
 
@@ -15,6 +16,8 @@
 #include <new>
 #include <utility>
 
+#include "kernels/buffer_cache.h"
+
 namespace imunpack {
 
 template <typename T>
@@ -22,35 +25,54 @@ class Buffer {
  public:
   Buffer() = default;
   explicit Buffer(size_t size) { Resize(size); }
+  Buffer(Buffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)),
+        capacity_(std::exchange(o.capacity_, 0)) {}
+  Buffer& operator=(Buffer&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+      capacity_ = std::exchange(o.capacity_, 0);
+    }
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { Reset(); }
 
-  // Discards the contents; the new elements are uninitialized.
+  // Discards the contents; the new elements are uninitialized. Keeps the
+  // block when it is large enough.
   void Resize(size_t size) {
     size_ = size;
-    if (size == 0) {
-      data_.reset();
-      return;
-    }
-    size_t bytes = (size * sizeof(T) + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, bytes);
-    if (p == nullptr) throw std::bad_alloc();
-    data_.reset(static_cast<T*>(p));
+    const size_t bytes = size * sizeof(T);
+    if (bytes <= capacity_ && data_ != nullptr) return;
+    Reset();
+    size_ = size;
+    if (size == 0) return;
+    data_ = static_cast<T*>(buffer_cache::Allocate(bytes, &capacity_));
   }
   void Zero() {
-    if (size_) std::memset(data_.get(), 0, size_ * sizeof(T));
+    if (size_) std::memset(data_, 0, size_ * sizeof(T));
   }
 
-  T* data() { return data_.get(); }
-  const T* data() const { return data_.get(); }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
   size_t size() const { return size_; }
-  T& operator[](size_t i) { return data_.get()[i]; }
-  const T& operator[](size_t i) const { return data_.get()[i]; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
 
  private:
-  struct Free {
-    void operator()(T* p) const { std::free(p); }
-  };
-  std::unique_ptr<T, Free> data_;
+  void Reset() {
+    buffer_cache::Release(data_, capacity_);
+    data_ = nullptr;
+    size_ = 0;
+    capacity_ = 0;
+  }
+  T* data_ = nullptr;
   size_t size_ = 0;
+  size_t capacity_ = 0;  // bytes
 };
 
 template <typename T>

@@ -32,8 +32,8 @@ class ThreadScope {
 // plan, unpack, int8 GEMMs. Fills the plan-related fields of `ov`.
 struct Core {
   UnpackedGemm unpacked;
-  std::vector<PartialProduct> parts;
-  bool wide = false;
+  Products products;
+  AccumulatorWidth width = AccumulatorWidth::k64;
 };
 
 Status RunCore(const SplitOperand& a, const SplitOperand& b,
@@ -47,10 +47,11 @@ Status RunCore(const SplitOperand& a, const SplitOperand& b,
   Unpack(a, ah, b, bh, plan, cfg.bits, &core->unpacked);
   ov->times.unpack_ms = sw->Lap();
 
-  IMUNPACK_RETURN_IF_ERROR(RunInt8Gemms(core->unpacked, cfg.max_k_per_call, &core->parts));
+  IMUNPACK_RETURN_IF_ERROR(RunInt8Gemms(core->unpacked, cfg.max_k_per_call,
+                                        cfg.fused_max_k, &core->products));
   ov->times.gemm_ms = sw->Lap();
 
-  core->wide = NeedsWideAccumulator(a.max_abs, b.max_abs, k);
+  core->width = ChooseAccumulator(a.max_abs, b.max_abs, k);
   ov->m = m;
   ov->k = k;
   ov->n = n;
@@ -68,9 +69,9 @@ Status RunCore(const SplitOperand& a, const SplitOperand& b,
   ov->max_digits_b = b.max_digits;
   ov->clipped_a = a.clipped;
   ov->clipped_b = b.clipped;
-  ov->gemm_calls = static_cast<int>(core->parts.size());
+  ov->gemm_calls = static_cast<int>(core->products.parts.size());
   ov->inner_groups = 1 + static_cast<int>(core->unpacked.groups.size());
-  ov->wide_accumulator = core->wide;
+  ov->accumulator_bits = static_cast<int>(core->width);
   return Status::Ok();
 }
 
@@ -165,7 +166,7 @@ StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
 
   Core core;
   IMUNPACK_RETURN_IF_ERROR(RunCore(qa, qb, cfg, &sw, ov, &core));
-  Matrix<float> c = ReassembleFloat(core.unpacked, core.parts, core.wide,
+  Matrix<float> c = ReassembleFloat(core.unpacked, core.products, core.width,
                                     Inverses(sa->sigma), Inverses(sb->sigma));
   ov->times.reassemble_ms = sw.Lap();
   ov->times.total_ms = sw.Total();
@@ -193,7 +194,7 @@ StatusOr<Matrix<int64_t>> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
 
   Core core;
   IMUNPACK_RETURN_IF_ERROR(RunCore(qa, qb, cfg, &sw, ov, &core));
-  StatusOr<Matrix<int64_t>> c = ReassembleInt(core.unpacked, core.parts, core.wide);
+  StatusOr<Matrix<int64_t>> c = ReassembleInt(core.unpacked, core.products, core.width);
   ov->times.reassemble_ms = sw.Lap();
   ov->times.total_ms = sw.Total();
   return c;

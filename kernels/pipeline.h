@@ -41,7 +41,7 @@ struct Overhead {
   int64_t clipped_a = 0, clipped_b = 0;  // clipped at ±(2^31-1)
   int gemm_calls = 0;                    // oneDNN int8 matmul calls
   int inner_groups = 1;                  // exponent groups of the inner dim
-  bool wide_accumulator = false;         // 128-bit reassembly was needed
+  int accumulator_bits = 32;             // reassembly width: 32, 64 or 128
   // Per-tensor alpha and sigma (first channel's under channel granularity).
   float alpha_a = 0, alpha_b = 0, sigma_a = 0, sigma_b = 0;
   PhaseTimes times;

@@ -10,6 +10,7 @@
 
 #include "kernels/digits.h"
 #include "kernels/select.h"
+#include "kernels/target.h"
 
 namespace imunpack {
 namespace {
@@ -55,7 +56,7 @@ inline void AddHeavy(int32_t q, int64_t index, int bits, int8_t* out,
 
 // Rounds a scaled value to the int32 grid, clipping (and counting) beyond it.
 inline int32_t RoundClip(float v, int64_t* clipped) {
-  float r = std::nearbyint(v);
+  float r = RoundHalfEven(v);
   if (std::fabs(r) >= kTwo31) {
     ++*clipped;
     return r < 0 ? -std::numeric_limits<int32_t>::max()
@@ -64,30 +65,58 @@ inline int32_t RoundClip(float v, int64_t* clipped) {
   return static_cast<int32_t>(r);
 }
 
-// Digit 0 of round(x·scale) for a row, in chunks: a branch-free vector loop
-// writes every digit 0 and flags the chunk if any entry is out of range; only
-// flagged chunks are revisited to list heavy hitters (and clip).
-template <bool kPerColumn>
+// Writes digit 0 of q[0, n) to out and returns the largest |q|. Branch-free
+// sign arithmetic (sgn = 0 or -1) and unsigned magnitudes, so INT32_MIN is no
+// special case and GCC vectorizes the loop with its max-reduction.
+inline uint32_t WriteDigit0(const int32_t* q, int64_t n, uint32_t dmask, int8_t* out) {
+  uint32_t top = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const int32_t v = q[j];
+    const int32_t sgn = v >> 31;
+    const uint32_t mag = (static_cast<uint32_t>(v) ^ static_cast<uint32_t>(sgn)) -
+                         static_cast<uint32_t>(sgn);
+    top = std::max(top, mag);
+    const int32_t d = static_cast<int32_t>(mag & dmask);
+    out[j] = static_cast<int8_t>((d ^ sgn) - sgn);
+  }
+  return top;
+}
+
+constexpr int64_t kChunk = 64;
+
+// Digit 0 of round(x·scale) for a row, in chunks: vector loops round into a
+// small int32 buffer and write every digit 0; a chunk whose largest
+// magnitude is out of range is revisited to list heavy hitters (and clip).
+// col_scale == nullptr: one scale for the row.
+IMUNPACK_MULTIVERSION
 void QuantizeRow(const float* x, int64_t n, float scale, const float* col_scale,
                  int bits, int8_t* out, int64_t index0, Partial* p) {
-  const int32_t dmask = (1 << (bits - 1)) - 1;
-  constexpr int64_t kChunk = 64;
+  const uint32_t dmask = (1u << (bits - 1)) - 1;
+  int32_t q[kChunk];
   for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
-    const int64_t j1 = std::min(n, j0 + kChunk);
-    int32_t any = 0;
-    for (int64_t j = j0; j < j1; ++j) {
-      float v = x[j] * (kPerColumn ? col_scale[j] : scale);
-      float r = std::nearbyint(v);
-      r = r < -kClampFloat ? -kClampFloat : (r > kClampFloat ? kClampFloat : r);
-      int32_t q = static_cast<int32_t>(r);
-      int32_t mag = q < 0 ? -q : q;
-      any |= mag > dmask;
-      int32_t d = mag & dmask;
-      out[j] = static_cast<int8_t>(q < 0 ? -d : d);
+    const int64_t len = std::min(n - j0, kChunk);
+    const float* xs = x + j0;
+    // Clamped to the float range of int32 so the conversion is defined;
+    // entries beyond it are heavy and handled exactly below.
+    if (col_scale) {
+      const float* cs = col_scale + j0;
+      for (int64_t j = 0; j < len; ++j) {
+        float r = RoundHalfEven(xs[j] * cs[j]);
+        r = r < -kClampFloat ? -kClampFloat : r;
+        r = r > kClampFloat ? kClampFloat : r;
+        q[j] = static_cast<int32_t>(r);
+      }
+    } else {
+      for (int64_t j = 0; j < len; ++j) {
+        float r = RoundHalfEven(xs[j] * scale);
+        r = r < -kClampFloat ? -kClampFloat : r;
+        r = r > kClampFloat ? kClampFloat : r;
+        q[j] = static_cast<int32_t>(r);
+      }
     }
-    if (!any) continue;
-    for (int64_t j = j0; j < j1; ++j) {
-      float r = std::nearbyint(x[j] * (kPerColumn ? col_scale[j] : scale));
+    if (WriteDigit0(q, len, dmask, out + j0) <= dmask) continue;
+    for (int64_t j = j0; j < j0 + len; ++j) {
+      const float r = RoundHalfEven(x[j] * (col_scale ? col_scale[j] : scale));
       if (std::fabs(r) > static_cast<float>(dmask)) {
         AddHeavy(RoundClip(r, &p->clipped), index0 + j, bits, out + j, p);
       }
@@ -95,22 +124,14 @@ void QuantizeRow(const float* x, int64_t n, float scale, const float* col_scale,
   }
 }
 
+IMUNPACK_MULTIVERSION
 void SplitIntRow(const int32_t* x, int64_t n, int bits, int8_t* out,
                  int64_t index0, Partial* p) {
   const uint32_t dmask = (1u << (bits - 1)) - 1;
-  constexpr int64_t kChunk = 64;
   for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
-    const int64_t j1 = std::min(n, j0 + kChunk);
-    uint32_t any = 0;
-    for (int64_t j = j0; j < j1; ++j) {
-      int32_t q = x[j];
-      uint32_t mag = q < 0 ? 0u - static_cast<uint32_t>(q) : static_cast<uint32_t>(q);
-      any |= mag > dmask;
-      int32_t d = static_cast<int32_t>(mag & dmask);
-      out[j] = static_cast<int8_t>(q < 0 ? -d : d);
-    }
-    if (!any) continue;
-    for (int64_t j = j0; j < j1; ++j) {
+    const int64_t len = std::min(n - j0, kChunk);
+    if (WriteDigit0(x + j0, len, dmask, out + j0) <= dmask) continue;
+    for (int64_t j = j0; j < j0 + len; ++j) {
       if (Magnitude(x[j]) > dmask) AddHeavy(x[j], index0 + j, bits, out + j, p);
     }
   }
@@ -211,12 +232,8 @@ void QuantizeSplit(MatrixView<float> x, const Scales& scales, int bits,
   ForRowsCollect(x.rows, bits, [&](int64_t i, Partial* p) {
     const float* row = x.data + i * x.cols;
     int8_t* o = base + i * x.cols;
-    if (per_column) {
-      QuantizeRow<true>(row, x.cols, 0.0f, sig, bits, o, i * x.cols, p);
-    } else {
-      QuantizeRow<false>(row, x.cols, per_tensor ? sig[0] : sig[i], nullptr,
-                         bits, o, i * x.cols, p);
-    }
+    QuantizeRow(row, x.cols, per_tensor ? sig[0] : (per_column ? 0.0f : sig[i]),
+                per_column ? sig : nullptr, bits, o, i * x.cols, p);
   }, out);
 }
 

@@ -8,14 +8,16 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/target.h"
+
 namespace imunpack {
 namespace {
 
 inline uint32_t AbsBits(float v) { return std::bit_cast<uint32_t>(v) & 0x7fffffffu; }
 
-uint32_t MaxAbsBits(const float* x, int64_t n) {
+IMUNPACK_MULTIVERSION
+uint32_t MaxAbsBitsSerial(const float* x, int64_t n) {
   uint32_t m = 0;
-#pragma omp parallel for reduction(max : m) schedule(static) if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     uint32_t u;
     std::memcpy(&u, x + i, sizeof(u));
@@ -23,6 +25,54 @@ uint32_t MaxAbsBits(const float* x, int64_t n) {
     m = u > m ? u : m;
   }
   return m;
+}
+
+// Splits [0, n) into one contiguous range per thread: fn(t, begin, end).
+template <typename Fn>
+void ParallelRanges(int64_t n, int64_t min_per_thread, Fn fn) {
+  const int nt = static_cast<int>(std::clamp<int64_t>(
+      n / std::max<int64_t>(min_per_thread, 1), 1, omp_get_max_threads()));
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num();
+    fn(t, n * t / nt, n * (t + 1) / nt);
+  }
+}
+
+uint32_t MaxAbsBits(const float* x, int64_t n) {
+  std::vector<uint32_t> part(omp_get_max_threads(), 0);
+  ParallelRanges(n, 1 << 16, [&](int t, int64_t b, int64_t e) {
+    part[t] = MaxAbsBitsSerial(x + b, e - b);
+  });
+  return *std::max_element(part.begin(), part.end());
+}
+
+// Appends the keys >= threshold of x[0, n) to out (up to cap of them) and
+// returns how many there are. Chunks are screened by a vector loop; only
+// chunks holding a candidate are scanned one element at a time.
+IMUNPACK_MULTIVERSION
+int64_t CollectAbove(const float* x, int64_t n, uint32_t threshold, int64_t cap,
+                     std::vector<uint32_t>* out) {
+  constexpr int64_t kChunk = 64;
+  int64_t count = 0;
+  for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
+    const int64_t j1 = std::min(n, j0 + kChunk);
+    uint32_t top = 0;
+    for (int64_t j = j0; j < j1; ++j) {
+      uint32_t u;
+      std::memcpy(&u, x + j, sizeof(u));
+      top = std::max(top, u & 0x7fffffffu);
+    }
+    if (top < threshold) continue;
+    for (int64_t j = j0; j < j1; ++j) {
+      const uint32_t key = AbsBits(x[j]);
+      if (key >= threshold) {
+        if (static_cast<int64_t>(out->size()) < cap) out->push_back(key);
+        ++count;
+      }
+    }
+  }
+  return count;
 }
 
 constexpr uint32_t kInfBits = 0x7f800000u;
@@ -102,13 +152,22 @@ AbsRank KthLargestAbs(const float* x, int64_t n, int64_t kk) {
   // Too many candidates to be worth filtering: go straight to radix.
   if (kk > n / 16) return KthLargestAbsRadix(x, n, kk);
 
-  // Sample: evenly strided positions, expected rank of the threshold inflated
-  // by a few standard deviations so the filter keeps >= kk elements w.h.p.
-  const int64_t sample_n = std::min<int64_t>(n, 32768);
-  std::vector<uint32_t> sample(sample_n);
-  const double stride = static_cast<double>(n) / sample_n;
-  for (int64_t i = 0; i < sample_n; ++i)
-    sample[i] = AbsBits(x[static_cast<int64_t>(i * stride)]);
+  // Sample: 16-float blocks (one cache line each) at pseudo-random block
+  // positions, so the sample costs ~2k cache misses rather than one per
+  // value, and no row/column structure of the matrix aliases with it. The
+  // expected rank of the threshold is inflated by a few standard deviations
+  // so the filter keeps >= kk elements w.h.p.; the fallback keeps it exact.
+  constexpr int64_t kBlock = 16, kBlocks = 2048;
+  const int64_t nblocks = n / kBlock;
+  std::vector<uint32_t> sample;
+  sample.reserve(kBlocks * kBlock);
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  for (int64_t b = 0; b < kBlocks; ++b) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    const int64_t start = static_cast<int64_t>((state >> 17) % static_cast<uint64_t>(nblocks)) * kBlock;
+    for (int64_t j = 0; j < kBlock; ++j) sample.push_back(AbsBits(x[start + j]));
+  }
+  const int64_t sample_n = static_cast<int64_t>(sample.size());
   double expected = static_cast<double>(kk) * sample_n / n;
   int64_t rank = static_cast<int64_t>(expected + 4.0 * std::sqrt(expected) + 8.0);
   if (rank >= sample_n) return KthLargestAbsRadix(x, n, kk);
@@ -119,23 +178,11 @@ AbsRank KthLargestAbs(const float* x, int64_t n, int64_t kk) {
   // Filter: collect every key >= threshold, giving up if far more than
   // expected (a sample fooled by structured data).
   const int64_t cap = 4 * kk + 4096;
-  int nt = omp_get_max_threads();
-  std::vector<std::vector<uint32_t>> found(nt);
-  std::vector<int64_t> counts(nt, 0);
-#pragma omp parallel num_threads(nt)
-  {
-    int t = omp_get_thread_num();
-    std::vector<uint32_t>& f = found[t];
-    int64_t local_cap = cap;
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      uint32_t key = AbsBits(x[i]);
-      if (key >= threshold) {
-        if (static_cast<int64_t>(f.size()) < local_cap) f.push_back(key);
-        ++counts[t];
-      }
-    }
-  }
+  std::vector<std::vector<uint32_t>> found(omp_get_max_threads());
+  std::vector<int64_t> counts(omp_get_max_threads(), 0);
+  ParallelRanges(n, 1 << 16, [&](int t, int64_t b, int64_t e) {
+    counts[t] = CollectAbove(x + b, e - b, threshold, cap, &found[t]);
+  });
   int64_t total = 0;
   for (int64_t c : counts) total += c;
   if (total < kk || total > cap) return KthLargestAbsRadix(x, n, kk);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 #include <tuple>
 
 #include "kernels/int8_gemm.h"
@@ -25,7 +26,7 @@ struct Shape {
 };
 
 // Awkward sizes: 1, around powers of two, primes; a few hundred at most.
-constexpr Shape kShapes[] = {{1, 1, 1},   {1, 7, 1},    {3, 1, 5},     {2, 3, 2},
+constexpr Shape kShapes[] = {{1, 1, 1},   {1, 7, 1},    {2, 2, 3},    {3, 1, 5},     {2, 3, 2},
                              {63, 65, 17}, {65, 63, 64}, {127, 129, 31}, {129, 127, 3},
                              {31, 257, 29}, {97, 61, 113}, {200, 300, 150}};
 
@@ -33,6 +34,18 @@ constexpr IntDist kDists[] = {IntDist::kGaussian, IntDist::kStudentT,
                               IntDist::kOutlierColumns, IntDist::kOutlierRows,
                               IntDist::kAllNegative, IntDist::kEdges,
                               IntDist::kNearInt32, IntDist::kSmall};
+
+// Whether every element of the exact product fits in int64.
+bool ProductFitsInt64(const Matrix<int32_t>& a, const Matrix<int32_t>& b) {
+  for (int64_t i = 0; i < a.rows(); ++i) {
+    for (int64_t j = 0; j < b.cols(); ++j) {
+      __int128 s = 0;
+      for (int64_t t = 0; t < a.cols(); ++t) s += static_cast<__int128>(a(i, t)) * b(t, j);
+      if (s > INT64_MAX || s < INT64_MIN) return false;
+    }
+  }
+  return true;
+}
 
 // Every piece of every int8 buffer lies in [-(s-1), s-1].
 void ExpectPiecesInRange(const UnpackedGemm& u, int bits) {
@@ -59,24 +72,40 @@ TEST_P(IntGemmExactTest, MatchesNaiveInt64Gemm) {
   const auto [bits, strategy] = GetParam();
   std::mt19937_64 rng(bits * 131 + static_cast<int>(strategy));
   int case_no = 0;
-  for (const Shape& sh : kShapes) {
-    for (IntDist da : kDists) {
-      // B cycles through the distributions too; near-int32 B only with small
-      // A values so that the exact product stays within int64.
-      IntDist db = kDists[(case_no++) % std::size(kDists)];
-      if (da == IntDist::kNearInt32 && db == IntDist::kNearInt32 && sh.k > 2) db = IntDist::kEdges;
+  std::set<int> widths;
+  for (size_t si = 0; si < std::size(kShapes); ++si) {
+    const Shape& sh = kShapes[si];
+    for (size_t di = 0; di < std::size(kDists); ++di) {
+      // B pairs with a different distribution per shape. Near-int32 times
+      // near-int32 only where k <= 3 (beyond, int64 overflows nearly always),
+      // and always there: it is what drives the 128-bit reassembly.
+      const IntDist da = kDists[di];
+      IntDist db = kDists[(di + si) % std::size(kDists)];
+      if (da == IntDist::kNearInt32 && sh.k <= 3) db = IntDist::kNearInt32;
+      if (da == IntDist::kNearInt32 && db == IntDist::kNearInt32 && sh.k > 3) db = IntDist::kEdges;
+      ++case_no;
       Matrix<int32_t> a = RandomInt(da, sh.m, sh.k, bits, rng);
       Matrix<int32_t> b = RandomInt(db, sh.k, sh.n, bits, rng);
       GemmConfig cfg;
       cfg.bits = bits;
       cfg.strategy = strategy;
-      // Small inner chunks now and then, to exercise the k split.
+      // Small inner chunks now and then, to exercise the k split, and every
+      // group either through oneDNN (0), by default, or fused (huge).
       cfg.max_k_per_call = case_no % 5 == 0 ? 7 : 0;
+      cfg.fused_max_k = case_no % 3 == 0 ? 0 : (case_no % 3 == 1 ? -1 : (1 << 20));
       Overhead ov;
       StatusOr<Matrix<int64_t>> c = IntGemm(a, b, cfg, &ov);
       const std::string where = std::to_string(sh.m) + "x" + std::to_string(sh.k) + "x" +
                                 std::to_string(sh.n) + " A:" + IntDistName(da) +
                                 " B:" + IntDistName(db);
+      widths.insert(ov.accumulator_bits);
+      if (!ProductFitsInt64(a, b)) {
+        // Only near-int32 products with tiny k get here (3·2^62 > 2^63).
+        ASSERT_FALSE(c.ok()) << where;
+        EXPECT_EQ(c.status().code(), StatusCode::kOutOfRange);
+        EXPECT_EQ(ov.accumulator_bits, 128);
+        continue;
+      }
       ASSERT_TRUE(c.ok()) << where << ": " << c.status().ToString();
       Matrix<int64_t> want = reference::IntGemm(a, b);
       for (int64_t i = 0; i < want.size(); ++i) {
@@ -90,6 +119,8 @@ TEST_P(IntGemmExactTest, MatchesNaiveInt64Gemm) {
       }
     }
   }
+  // The value mix reaches every reassembly width.
+  EXPECT_EQ(widths, (std::set<int>{32, 64, 128}));
 }
 
 TEST_P(IntGemmExactTest, UnpackedPiecesFitInBits) {
@@ -122,8 +153,13 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(Strategy::kAuto, Strategy::kRow,
                                          Strategy::kColumn, Strategy::kBoth)),
     [](const auto& info) {
-      return "b" + std::to_string(std::get<0>(info.param)) + "_" +
-             StrategyName(std::get<1>(info.param));
+      // Appends, not operator+: GCC 12 warns falsely (-Wrestrict) on
+      // "literal" + std::string at -O3.
+      std::string name = "b";
+      name += std::to_string(std::get<0>(info.param));
+      name += "_";
+      name += StrategyName(std::get<1>(info.param));
+      return name;
     });
 
 TEST(IntGemmTest, Int64LimitsUseTheWideAccumulator) {
@@ -143,7 +179,7 @@ TEST(IntGemmTest, Int64LimitsUseTheWideAccumulator) {
     cfg.bits = bits;
     c = IntGemm(a, b, cfg, &ov);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
-    EXPECT_TRUE(ov.wide_accumulator);
+    EXPECT_EQ(ov.accumulator_bits, 128);
     EXPECT_EQ((*c)(0, 0), reference::IntGemm(a, b)(0, 0));
   }
 }
