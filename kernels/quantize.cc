@@ -84,6 +84,18 @@ inline uint32_t WriteDigit0(const int32_t* q, int64_t n, uint32_t dmask, int8_t*
 
 constexpr int64_t kChunk = 64;
 
+// Positions j of q[0, n) with |q[j]| > dmask, into idx; returns how many.
+// Branch-free: heavy hitters are rare and unpredictable, so a branch per
+// element would mispredict on nearly every one.
+inline int Compact(const int32_t* q, int64_t n, uint32_t dmask, int* idx) {
+  int count = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    idx[count] = static_cast<int>(j);
+    count += Magnitude(q[j]) > dmask;
+  }
+  return count;
+}
+
 // Digit 0 of round(x·scale) for a row, in chunks: vector loops round into a
 // small int32 buffer and write every digit 0; a chunk whose largest
 // magnitude is out of range is revisited to list heavy hitters (and clip).
@@ -93,6 +105,7 @@ void QuantizeRow(const float* x, int64_t n, float scale, const float* col_scale,
                  int bits, int8_t* out, int64_t index0, Partial* p) {
   const uint32_t dmask = (1u << (bits - 1)) - 1;
   int32_t q[kChunk];
+  int idx[kChunk];
   for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
     const int64_t len = std::min(n - j0, kChunk);
     const float* xs = x + j0;
@@ -115,11 +128,11 @@ void QuantizeRow(const float* x, int64_t n, float scale, const float* col_scale,
       }
     }
     if (WriteDigit0(q, len, dmask, out + j0) <= dmask) continue;
-    for (int64_t j = j0; j < j0 + len; ++j) {
+    const int hits = Compact(q, len, dmask, idx);
+    for (int h = 0; h < hits; ++h) {
+      const int64_t j = j0 + idx[h];
       const float r = RoundHalfEven(x[j] * (col_scale ? col_scale[j] : scale));
-      if (std::fabs(r) > static_cast<float>(dmask)) {
-        AddHeavy(RoundClip(r, &p->clipped), index0 + j, bits, out + j, p);
-      }
+      AddHeavy(RoundClip(r, &p->clipped), index0 + j, bits, out + j, p);
     }
   }
 }
@@ -128,11 +141,14 @@ IMUNPACK_MULTIVERSION
 void SplitIntRow(const int32_t* x, int64_t n, int bits, int8_t* out,
                  int64_t index0, Partial* p) {
   const uint32_t dmask = (1u << (bits - 1)) - 1;
+  int idx[kChunk];
   for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
     const int64_t len = std::min(n - j0, kChunk);
     if (WriteDigit0(x + j0, len, dmask, out + j0) <= dmask) continue;
-    for (int64_t j = j0; j < j0 + len; ++j) {
-      if (Magnitude(x[j]) > dmask) AddHeavy(x[j], index0 + j, bits, out + j, p);
+    const int hits = Compact(x + j0, len, dmask, idx);
+    for (int h = 0; h < hits; ++h) {
+      const int64_t j = j0 + idx[h];
+      AddHeavy(x[j], index0 + j, bits, out + j, p);
     }
   }
 }
