@@ -42,13 +42,15 @@ Matrix<float> Generate(Distribution dist, int64_t rows, int64_t cols,
   std::normal_distribution<float> g(0.0f, 1.0f);
   for (int64_t i = 0; i < m.size(); ++i) d[i] = g(rng);
   if (dist == Distribution::kOutlierChannels && which == Operand::kA) {
+    // Outlier feature dimensions as seen in transformer activations: a few
+    // channels carry a large magnitude of a fixed sign on every token.
     const int64_t count = std::max<int64_t>(1, cols / 200);
     std::uniform_int_distribution<int64_t> pick(0, cols - 1);
-    std::uniform_real_distribution<float> scale(10.0f, 40.0f);
+    std::uniform_real_distribution<float> offset(10.0f, 40.0f);
     for (int64_t c = 0; c < count; ++c) {
       const int64_t j = pick(rng);
-      const float s = scale(rng);
-      for (int64_t i = 0; i < rows; ++i) d[i * cols + j] *= s;
+      const float o = (rng() & 1) ? offset(rng) : -offset(rng);
+      for (int64_t i = 0; i < rows; ++i) d[i * cols + j] += o;
     }
   }
   return m;

@@ -20,7 +20,8 @@ bool ParseDistribution(const std::string& name, Distribution* out);
 const char* DistributionName(Distribution d);
 
 // rows x cols, deterministic in seed. For kOutlierChannels, operand A gets
-// ~0.5% of its columns (at least one) scaled by 10-40x; B stays gaussian.
+// ~0.5% of its columns (at least one) offset by ±10-40 (a fixed sign per
+// channel, i.e. 10-40 standard deviations); B stays gaussian.
 Matrix<float> Generate(Distribution dist, int64_t rows, int64_t cols,
                        uint64_t seed, Operand which);
 

@@ -1,8 +1,6 @@
 #include "kernels/plan.h"
 
 #include <algorithm>
-#include <queue>
-#include <tuple>
 
 #include "kernels/digits.h"
 
@@ -17,9 +15,9 @@ namespace {
 // out-of-range entries of a line is the count of its entries with excess > 0.
 // Each step splits the line with the largest count (ties: outer before inner,
 // then the lower index), decrements the excess of its out-of-range entries
-// and updates both counts. Counts only fall, so a max-heap with lazy deletion
-// finds the next line; each entry leaves each adjacency list once, so the
-// total work is O(sum of excess + heavy count · log).
+// and updates both counts. Counts only fall, so a bucket queue finds the next
+// line; each entry leaves each adjacency list once, so the total work is
+// O(sum of excess + lines · log lines).
 OperandPlan PlanBoth(const std::vector<HeavyCoord>& heavy, int64_t outer,
                      int64_t inner) {
   OperandPlan p;
@@ -55,20 +53,29 @@ OperandPlan PlanBoth(const std::vector<HeavyCoord>& heavy, int64_t outer,
   for (int64_t o = 0; o < outer; ++o) olen[o] = ocount[o];
   for (int64_t t = 0; t < inner; ++t) ilen[t] = icount[t];
 
-  // Heap key: (count, outer first, lower index first).
-  using Key = std::tuple<int64_t, int, int64_t>;  // count, is_outer, -index
-  std::priority_queue<Key> heap;
+  // Bucket queue over counts. Counts only fall and the greedy always takes
+  // the maximum, so once bucket c is the highest non-empty one it can only
+  // lose lines (to lower buckets), never gain any: sorting it once by the tie
+  // order (outer first, then lower index) and walking it, skipping lines
+  // whose count has moved on, visits lines exactly in the order a max-heap
+  // would. A line that still holds c out-of-range entries after its split is
+  // the best candidate again and is split again at once.
+  auto tie_key = [](bool is_outer, int64_t line) {
+    return (static_cast<uint64_t>(is_outer) << 32) | (0xFFFFFFFFull - static_cast<uint64_t>(line));
+  };
+  int64_t max_count = 0;
+  for (int64_t c : ocount) max_count = std::max(max_count, c);
+  for (int64_t c : icount) max_count = std::max(max_count, c);
+  std::vector<std::vector<uint64_t>> bucket(max_count + 1);
   for (int64_t o = 0; o < outer; ++o)
-    if (ocount[o] > 0) heap.emplace(ocount[o], 1, -o);
+    if (ocount[o] > 0) bucket[ocount[o]].push_back(tie_key(true, o));
   for (int64_t t = 0; t < inner; ++t)
-    if (icount[t] > 0) heap.emplace(icount[t], 0, -t);
+    if (icount[t] > 0) bucket[icount[t]].push_back(tie_key(false, t));
 
-  while (!heap.empty()) {
-    auto [count, is_outer, neg_index] = heap.top();
-    heap.pop();
-    const int64_t line = -neg_index;
+  // Splits `line` once; returns its remaining out-of-range count.
+  auto split = [&](bool is_outer, int64_t line) {
     std::vector<int64_t>& counts = is_outer ? ocount : icount;
-    if (counts[line] != count) continue;  // stale
+    std::vector<int64_t>& other_counts = is_outer ? icount : ocount;
     (is_outer ? p.outer_extra : p.inner_extra)[line] += 1;
     std::vector<int32_t>& list = is_outer ? olist : ilist;
     std::vector<int64_t>& len = is_outer ? olen : ilen;
@@ -78,11 +85,10 @@ OperandPlan PlanBoth(const std::vector<HeavyCoord>& heavy, int64_t outer,
       const int32_t e = list[begin + idx];
       if (excess[e] > 0 && --excess[e] == 0) {
         --counts[line];
-        // The crossing line loses this entry too.
+        // The crossing line loses this entry too: it moves one bucket down.
         const int64_t other = is_outer ? heavy[e].inner : heavy[e].outer;
-        std::vector<int64_t>& ocounts = is_outer ? icount : ocount;
-        --ocounts[other];
-        if (ocounts[other] > 0) heap.emplace(ocounts[other], is_outer ? 0 : 1, -other);
+        if (--other_counts[other] > 0)
+          bucket[other_counts[other]].push_back(tie_key(!is_outer, other));
       }
       if (excess[e] == 0) {
         list[begin + idx] = list[begin + --n];
@@ -91,7 +97,21 @@ OperandPlan PlanBoth(const std::vector<HeavyCoord>& heavy, int64_t outer,
       }
     }
     len[line] = n;
-    if (counts[line] > 0) heap.emplace(counts[line], is_outer, -line);
+    return counts[line];
+  };
+
+  for (int64_t c = max_count; c > 0; --c) {
+    std::vector<uint64_t>& b = bucket[c];
+    std::sort(b.begin(), b.end(), std::greater<uint64_t>());
+    for (size_t q = 0; q < b.size(); ++q) {
+      const bool is_outer = (b[q] >> 32) & 1;
+      const int64_t line = static_cast<int64_t>(0xFFFFFFFFull - (b[q] & 0xFFFFFFFFull));
+      if ((is_outer ? ocount : icount)[line] != c) continue;  // moved on
+      int64_t left = split(is_outer, line);
+      while (left == c) left = split(is_outer, line);
+      if (left > 0) bucket[left].push_back(tie_key(is_outer, line));
+    }
+    std::vector<uint64_t>().swap(b);
   }
   for (int64_t o = 0; o < outer; ++o) p.total_outer_extra += p.outer_extra[o];
   return p;
