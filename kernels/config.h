@@ -4,6 +4,7 @@
 #define IMUNPACK_KERNELS_CONFIG_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "kernels/status.h"
@@ -57,6 +58,9 @@ struct GemmConfig {
   int64_t fused_max_k = -1;
   // Also run the fp32 GEMM of the same inputs and report the error.
   bool verify = false;
+  // Called before each phase; a non-OK status (e.g. CANCELLED or
+  // DEADLINE_EXCEEDED from a server) stops the GEMM and is returned as is.
+  std::function<Status()> check_continue;
 };
 
 // Levels actually used: config value, or 2^bits - 1 when 0.

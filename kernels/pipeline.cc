@@ -36,17 +36,31 @@ struct Core {
   AccumulatorWidth width = AccumulatorWidth::k64;
 };
 
+Status Continue(const GemmConfig& cfg) {
+  return cfg.check_continue ? cfg.check_continue() : Status::Ok();
+}
+
+// b_coords: B's heavy list in outer/inner coordinates, when already known.
 Status RunCore(const SplitOperand& a, const SplitOperand& b,
-               const GemmConfig& cfg, Stopwatch* sw, Overhead* ov, Core* core) {
+               const std::vector<HeavyCoord>* b_coords, const GemmConfig& cfg,
+               Stopwatch* sw, Overhead* ov, Core* core) {
   const int64_t m = a.rows, k = a.cols, n = b.cols;
+  IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
   std::vector<HeavyCoord> ah = ToCoords(a, Operand::kA, cfg.bits);
-  std::vector<HeavyCoord> bh = ToCoords(b, Operand::kB, cfg.bits);
+  std::vector<HeavyCoord> own_bh;
+  if (b_coords == nullptr) {
+    own_bh = ToCoords(b, Operand::kB, cfg.bits);
+    b_coords = &own_bh;
+  }
+  const std::vector<HeavyCoord>& bh = *b_coords;
   GemmPlan plan = PlanGemm(ah, bh, m, k, n, cfg.strategy);
   ov->times.plan_ms = sw->Lap();
 
+  IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
   Unpack(a, ah, b, bh, plan, cfg.bits, &core->unpacked);
   ov->times.unpack_ms = sw->Lap();
 
+  IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
   IMUNPACK_RETURN_IF_ERROR(RunInt8Gemms(core->unpacked, cfg.max_k_per_call,
                                         cfg.fused_max_k, &core->products));
   ov->times.gemm_ms = sw->Lap();
@@ -72,7 +86,14 @@ Status RunCore(const SplitOperand& a, const SplitOperand& b,
   ov->gemm_calls = static_cast<int>(core->products.parts.size());
   ov->inner_groups = 1 + static_cast<int>(core->unpacked.groups.size());
   ov->accumulator_bits = static_cast<int>(core->width);
-  return Status::Ok();
+  return Continue(cfg);
+}
+
+void FillScales(const Scales& a, const Scales& b, Overhead* ov) {
+  ov->alpha_a = a.alpha[0];
+  ov->alpha_b = b.alpha[0];
+  ov->sigma_a = a.sigma[0];
+  ov->sigma_b = b.sigma[0];
 }
 
 std::vector<double> Inverses(const std::vector<float>& sigma) {
@@ -142,6 +163,67 @@ Status ValidateGemm(int64_t a_rows, int64_t a_cols, int64_t b_rows,
   return Status::Ok();
 }
 
+int64_t PreparedB::bytes() const {
+  return static_cast<int64_t>(split.base.size()) +
+         static_cast<int64_t>(split.heavy.size() * sizeof(HeavyEntry)) +
+         static_cast<int64_t>(coords.size() * sizeof(HeavyCoord)) +
+         static_cast<int64_t>((scales.alpha.size() + scales.sigma.size()) * sizeof(float));
+}
+
+StatusOr<std::shared_ptr<const PreparedB>> PrepareB(MatrixView<float> b,
+                                                    const QuantConfig& quant,
+                                                    int bits) {
+  IMUNPACK_RETURN_IF_ERROR(ValidateBits(bits));
+  IMUNPACK_RETURN_IF_ERROR(ValidateQuantConfig(quant, bits, "b"));
+  if (b.rows <= 0 || b.cols <= 0) {
+    return InvalidArgument("b is " + std::to_string(b.rows) + "x" +
+                           std::to_string(b.cols) + ": dims must be positive");
+  }
+  auto p = std::make_shared<PreparedB>();
+  p->bits = bits;
+  p->quant = quant;
+  Stopwatch sw;
+  StatusOr<Scales> scales = ComputeScales(b, quant, bits, Operand::kB);
+  if (!scales.ok()) return scales.status();
+  p->scales = std::move(scales.value());
+  p->select_ms = sw.Lap();
+  QuantizeSplit(b, p->scales, bits, Operand::kB, &p->split);
+  p->coords = ToCoords(p->split, Operand::kB, bits);
+  p->quantize_ms = sw.Lap();
+  return std::shared_ptr<const PreparedB>(std::move(p));
+}
+
+namespace {
+
+// The float pipeline after B is prepared: A's select and quantize, the core,
+// the dequantizing reassembly.
+StatusOr<Matrix<float>> FloatGemmImpl(MatrixView<float> a, MatrixView<float> b_for_verify,
+                                      const PreparedB& b, GemmConfig cfg,
+                                      Stopwatch* sw, Overhead* ov) {
+  cfg.bits = b.bits;
+  IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
+  StatusOr<Scales> sa = ComputeScales(a, cfg.a, cfg.bits, Operand::kA);
+  if (!sa.ok()) return sa.status();
+  ov->times.select_ms += sw->Lap();
+
+  IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
+  SplitOperand qa;
+  QuantizeSplit(a, *sa, cfg.bits, Operand::kA, &qa);
+  ov->times.quantize_ms += sw->Lap();
+
+  Core core;
+  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, b.split, &b.coords, cfg, sw, ov, &core));
+  Matrix<float> c = ReassembleFloat(core.unpacked, core.products, core.width,
+                                    Inverses(sa->sigma), Inverses(b.scales.sigma));
+  ov->times.reassemble_ms = sw->Lap();
+  ov->times.total_ms = sw->Total();
+  FillScales(*sa, b.scales, ov);
+  if (cfg.verify && b_for_verify.data != nullptr) Verify(a, b_for_verify, c, ov);
+  return c;
+}
+
+}  // namespace
+
 StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
                                   const GemmConfig& cfg, Overhead* overhead) {
   IMUNPACK_RETURN_IF_ERROR(ValidateGemm(a.rows, a.cols, b.rows, b.cols, cfg));
@@ -152,30 +234,28 @@ StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
   *ov = Overhead();
   ThreadScope threads(cfg.threads);
   Stopwatch sw;
+  IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
+  StatusOr<std::shared_ptr<const PreparedB>> pb = PrepareB(b, cfg.b, cfg.bits);
+  if (!pb.ok()) return pb.status();
+  ov->times.select_ms = (*pb)->select_ms;
+  ov->times.quantize_ms = (*pb)->quantize_ms;
+  sw.Lap();
+  return FloatGemmImpl(a, b, **pb, cfg, &sw, ov);
+}
 
-  StatusOr<Scales> sa = ComputeScales(a, cfg.a, cfg.bits, Operand::kA);
-  if (!sa.ok()) return sa.status();
-  StatusOr<Scales> sb = ComputeScales(b, cfg.b, cfg.bits, Operand::kB);
-  if (!sb.ok()) return sb.status();
-  ov->times.select_ms = sw.Lap();
-
-  SplitOperand qa, qb;
-  QuantizeSplit(a, *sa, cfg.bits, Operand::kA, &qa);
-  QuantizeSplit(b, *sb, cfg.bits, Operand::kB, &qb);
-  ov->times.quantize_ms = sw.Lap();
-
-  Core core;
-  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, qb, cfg, &sw, ov, &core));
-  Matrix<float> c = ReassembleFloat(core.unpacked, core.products, core.width,
-                                    Inverses(sa->sigma), Inverses(sb->sigma));
-  ov->times.reassemble_ms = sw.Lap();
-  ov->times.total_ms = sw.Total();
-  ov->alpha_a = sa->alpha[0];
-  ov->alpha_b = sb->alpha[0];
-  ov->sigma_a = sa->sigma[0];
-  ov->sigma_b = sb->sigma[0];
-  if (cfg.verify) Verify(a, b, c, ov);
-  return c;
+StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, const PreparedB& b,
+                                  const GemmConfig& cfg, Overhead* overhead) {
+  GemmConfig c = cfg;
+  c.bits = b.bits;
+  IMUNPACK_RETURN_IF_ERROR(ValidateGemm(a.rows, a.cols, b.rows(), b.cols(), c));
+  IMUNPACK_RETURN_IF_ERROR(ValidateQuantConfig(cfg.a, c.bits, "a"));
+  Overhead local;
+  Overhead* ov = overhead ? overhead : &local;
+  *ov = Overhead();
+  ThreadScope threads(cfg.threads);
+  Stopwatch sw;
+  // No float B to verify against: verification needs the inline form.
+  return FloatGemmImpl(a, MatrixView<float>{}, b, c, &sw, ov);
 }
 
 StatusOr<Matrix<int64_t>> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
@@ -193,7 +273,7 @@ StatusOr<Matrix<int64_t>> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
   ov->times.quantize_ms = sw.Lap();
 
   Core core;
-  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, qb, cfg, &sw, ov, &core));
+  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, qb, nullptr, cfg, &sw, ov, &core));
   StatusOr<Matrix<int64_t>> c = ReassembleInt(core.unpacked, core.products, core.width);
   ov->times.reassemble_ms = sw.Lap();
   ov->times.total_ms = sw.Total();

@@ -8,10 +8,14 @@
 #define IMUNPACK_KERNELS_PIPELINE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "kernels/config.h"
 #include "kernels/matrix.h"
+#include "kernels/plan.h"
+#include "kernels/quantize.h"
 #include "kernels/status.h"
 
 namespace imunpack {
@@ -54,10 +58,36 @@ struct Overhead {
   std::string StrategyUsed() const;
 };
 
+// A float B operand quantized and split once, for reuse across GEMMs (e.g.
+// registered weights). Immutable once built; share it between threads freely.
+struct PreparedB {
+  int bits = 8;
+  QuantConfig quant;
+  Scales scales;
+  SplitOperand split;               // k x n
+  std::vector<HeavyCoord> coords;   // split's heavy list, outer = column
+  double select_ms = 0, quantize_ms = 0;
+  int64_t rows() const { return split.rows; }
+  int64_t cols() const { return split.cols; }
+  // Memory held (int8 pieces, heavy list, scales).
+  int64_t bytes() const;
+};
+
+// Validates and prepares B (k x n) at `bits` with `quant`.
+StatusOr<std::shared_ptr<const PreparedB>> PrepareB(MatrixView<float> b,
+                                                    const QuantConfig& quant,
+                                                    int bits);
+
 // C ≈ A·B for float A (m x k) and B (k x n) through b-bit integer GEMMs.
 // The integer product of the quantized operands is exact; the only error is
 // quantization's. Equals Dequantize(IntGemm(Quantize(A), Quantize(B))).
 StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
+                                  const GemmConfig& config,
+                                  Overhead* overhead = nullptr);
+
+// The same with a prepared B; config.bits and config.b are ignored (B keeps
+// those it was prepared with) and B's select/quantize times are not charged.
+StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, const PreparedB& b,
                                   const GemmConfig& config,
                                   Overhead* overhead = nullptr);
 

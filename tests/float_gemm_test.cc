@@ -139,3 +139,50 @@ TEST(FloatGemmTest, AllZeroOperandsGiveZeros) {
 
 }  // namespace
 }  // namespace imunpack
+
+namespace imunpack {
+namespace {
+
+TEST(FloatGemmTest, PreparedBGivesTheSameResult) {
+  Matrix<float> a = Generate(Distribution::kOutlierChannels, 33, 70, 5, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kStudentT, 70, 19, 6, Operand::kB);
+  for (int bits : {3, 8}) {
+    GemmConfig cfg;
+    cfg.bits = bits;
+    cfg.a.percentile = 0.99;
+    cfg.b = {0.999, 0, Granularity::kChannel};
+    StatusOr<std::shared_ptr<const PreparedB>> pb = PrepareB(b, cfg.b, bits);
+    ASSERT_TRUE(pb.ok());
+    EXPECT_GT((*pb)->bytes(), 70 * 19);
+    StatusOr<Matrix<float>> inline_c = FloatGemm(a, b, cfg);
+    GemmConfig other = cfg;
+    other.bits = 5;  // ignored: B keeps the width it was prepared with
+    StatusOr<Matrix<float>> prepared_c = FloatGemm(a, **pb, other);
+    ASSERT_TRUE(inline_c.ok() && prepared_c.ok());
+    for (int64_t i = 0; i < inline_c->size(); ++i)
+      ASSERT_EQ(inline_c->data()[i], prepared_c->data()[i]);
+  }
+  Matrix<float> wrong = Generate(Distribution::kGaussian, 33, 71, 5, Operand::kA);
+  StatusOr<std::shared_ptr<const PreparedB>> pb = PrepareB(b, {}, 8);
+  ASSERT_TRUE(pb.ok());
+  EXPECT_FALSE(FloatGemm(wrong, **pb, GemmConfig()).ok());
+}
+
+TEST(FloatGemmTest, CheckContinueStopsBetweenPhases) {
+  Matrix<float> a = Generate(Distribution::kGaussian, 16, 16, 1, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kGaussian, 16, 16, 2, Operand::kB);
+  for (int stop_at = 1; stop_at <= 6; ++stop_at) {
+    int calls = 0;
+    GemmConfig cfg;
+    cfg.check_continue = [&]() {
+      return ++calls == stop_at ? Status(StatusCode::kCancelled, "stop") : Status::Ok();
+    };
+    StatusOr<Matrix<float>> c = FloatGemm(a, b, cfg);
+    ASSERT_FALSE(c.ok()) << stop_at;
+    EXPECT_EQ(c.status().code(), StatusCode::kCancelled);
+    EXPECT_EQ(calls, stop_at);
+  }
+}
+
+}  // namespace
+}  // namespace imunpack
