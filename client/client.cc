@@ -1,0 +1,268 @@
+#include "client/client.h"
+
+#include <grpcpp/generic/generic_stub.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <thread>
+
+namespace imunpack::client {
+namespace {
+
+std::string JoinTargets(const std::vector<std::string>& targets) {
+  if (targets.size() == 1) return targets[0];
+  // Several explicit addresses: the ipv4 resolver takes a comma list.
+  std::string t = "ipv4:";
+  for (size_t i = 0; i < targets.size(); ++i) t += (i ? "," : "") + targets[i];
+  return t;
+}
+
+void SetFloat(MatrixView<float> m, bool raw, v1::FloatMatrix* out) {
+  out->set_rows(m.rows);
+  out->set_cols(m.cols);
+  if (raw) {
+    out->set_raw(reinterpret_cast<const char*>(m.data), m.size() * sizeof(float));
+  } else {
+    out->mutable_values()->Add(m.data, m.data + m.size());
+  }
+}
+
+void SetInt32(MatrixView<int32_t> m, bool raw, v1::Int32Matrix* out) {
+  out->set_rows(m.rows);
+  out->set_cols(m.cols);
+  if (raw) {
+    out->set_raw(reinterpret_cast<const char*>(m.data), m.size() * sizeof(int32_t));
+  } else {
+    out->mutable_values()->Add(m.data, m.data + m.size());
+  }
+}
+
+template <typename T, typename Proto>
+StatusOr<Matrix<T>> ReadMatrix(const Proto& p, const char* what) {
+  Matrix<T> m(p.rows(), p.cols());
+  if (!p.raw().empty()) {
+    if (p.raw().size() != static_cast<size_t>(m.size()) * sizeof(T))
+      return Internal(std::string(what) + ": response has the wrong size");
+    std::memcpy(m.data(), p.raw().data(), p.raw().size());
+  } else {
+    if (p.values_size() != m.size()) return Internal(std::string(what) + ": response has the wrong size");
+    std::copy(p.values().begin(), p.values().end(), m.data());
+  }
+  return m;
+}
+
+}  // namespace
+
+Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return Status::Ok();
+  return Status(static_cast<StatusCode>(s.error_code()), s.error_message());
+}
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  grpc::ChannelArguments args;
+  const int max_msg = static_cast<int>(
+      std::min<int64_t>(options_.max_message_bytes, std::numeric_limits<int>::max()));
+  args.SetMaxReceiveMessageSize(max_msg);
+  args.SetMaxSendMessageSize(max_msg);
+  args.SetLoadBalancingPolicyName("round_robin");
+  channel_ = grpc::CreateCustomChannel(JoinTargets(options_.targets),
+                                       grpc::InsecureChannelCredentials(), args);
+  stub_ = v1::GemmService::NewStub(channel_);
+}
+
+template <typename Req, typename Resp, typename Fn>
+Status Client::Call(const Req& req, Resp* resp, Fn method) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  double backoff = options_.initial_backoff_s;
+  grpc::Status s;
+  for (int attempt = 1;; ++attempt) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::milliseconds(static_cast<int64_t>(options_.deadline_s * 1000)));
+    s = (stub_.get()->*method)(&ctx, req, resp);
+    const bool retry = s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+                       s.error_code() == grpc::StatusCode::UNAVAILABLE;
+    // Size-limit refusals are RESOURCE_EXHAUSTED too but will not change.
+    const bool permanent = s.error_message().find("max_") != std::string::npos ||
+                           s.error_message().find("budget is") != std::string::npos;
+    if (!retry || permanent || attempt >= options_.max_attempts) break;
+    std::uniform_real_distribution<double> jitter(0.5, 1.5);
+    std::this_thread::sleep_for(std::chrono::duration<double>(backoff * jitter(rng)));
+    backoff = std::min(backoff * 2, options_.max_backoff_s);
+  }
+  return FromGrpc(s);
+}
+
+StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, const v1::GemmRequest& proto_b,
+                                        int64_t b_bytes, int64_t n, const GemmParams& p) {
+  // Rows per block so that request (A block + B) and response (C block)
+  // stay under the limit, with headroom for framing.
+  const int64_t budget = options_.max_message_bytes * 9 / 10 - 4096;
+  const int64_t row_bytes = std::max<int64_t>(a.cols, n) * 4;
+  int64_t rows = a.rows;
+  if (a.size() * 4 + b_bytes > budget || a.rows * n * 4 > budget) {
+    if (budget - b_bytes < row_bytes) {
+      return ResourceExhausted("b alone (" + std::to_string(b_bytes) +
+                               " bytes) does not fit the message limit; upload it instead");
+    }
+    rows = std::max<int64_t>(1, std::min((budget - b_bytes) / (a.cols * 4), budget / (n * 4)));
+  }
+  const int64_t blocks = (a.rows + rows - 1) / rows;
+  auto run_block = [&](int64_t blk) -> StatusOr<v1::GemmResponse> {
+    v1::GemmRequest req = proto_b;
+    const int64_t r0 = blk * rows, r1 = std::min(a.rows, r0 + rows);
+    SetFloat(MatrixView<float>{a.data + r0 * a.cols, r1 - r0, a.cols}, options_.raw_encoding,
+             req.mutable_a());
+    req.set_request_id(blocks > 1 ? p.request_id + "/" + std::to_string(blk) : p.request_id);
+    v1::GemmResponse resp;
+    Status s = Call(req, &resp, &v1::GemmService::Stub::Gemm);
+    if (!s.ok()) return s;
+    return resp;
+  };
+  std::vector<std::future<StatusOr<v1::GemmResponse>>> futures;
+  for (int64_t blk = 0; blk < blocks; ++blk)
+    futures.push_back(std::async(blocks > 1 ? std::launch::async : std::launch::deferred,
+                                 run_block, blk));
+  GemmResult out;
+  out.blocks = static_cast<int>(blocks);
+  out.c = Matrix<float>(a.rows, n);
+  Status first_error;
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    StatusOr<v1::GemmResponse> r = futures[blk].get();
+    if (!r.ok()) {
+      if (first_error.ok()) first_error = r.status();
+      continue;
+    }
+    StatusOr<Matrix<float>> c = ReadMatrix<float>(r->c(), "c");
+    if (!c.ok() || c->cols() != n) {
+      if (first_error.ok()) first_error = Internal("c: response shape mismatch");
+      continue;
+    }
+    std::memcpy(out.c.data() + blk * rows * n, c->data(), c->size() * sizeof(float));
+    if (blk == 0) {
+      out.overhead = r->overhead();
+      out.verification = r->verification();
+    }
+    out.replica_ids.push_back(r->replica_id());
+  }
+  if (!first_error.ok()) return first_error;
+  return out;
+}
+
+StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, MatrixView<float> b,
+                                  const GemmParams& p) {
+  v1::GemmRequest req;
+  SetFloat(b, options_.raw_encoding, req.mutable_b());
+  req.set_bits(p.bits);
+  req.set_strategy(p.strategy);
+  *req.mutable_a_quant() = p.a_quant;
+  *req.mutable_b_quant() = p.b_quant;
+  req.set_verify(p.verify);
+  return GemmBlocks(a, req, b.size() * 4, b.cols, p);
+}
+
+StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, const std::string& b_handle,
+                                  const GemmParams& p) {
+  v1::GemmRequest req;
+  req.set_b_handle(b_handle);
+  req.set_strategy(p.strategy);
+  *req.mutable_a_quant() = p.a_quant;
+  req.set_verify(p.verify);
+  // The output width is the registered matrix's; ask once (cheap).
+  StatusOr<v1::ListMatricesResponse> list = List();
+  if (!list.ok()) return list.status();
+  int64_t n = -1;
+  for (const v1::MatrixInfo& m : list->matrices())
+    if (m.handle() == b_handle) n = m.cols();
+  if (n < 0) return Status(StatusCode::kNotFound, "b_handle \"" + b_handle + "\": not registered");
+  return GemmBlocks(a, req, 0, n, p);
+}
+
+std::future<StatusOr<GemmResult>> Client::GemmAsync(Matrix<float> a, Matrix<float> b,
+                                                    GemmParams p) {
+  return std::async(std::launch::async,
+                    [this, a = std::move(a), b = std::move(b), p = std::move(p)] {
+                      return Gemm(a.view(), b.view(), p);
+                    });
+}
+
+StatusOr<IntGemmResult> Client::IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
+                                        int bits, v1::Strategy strategy) {
+  v1::IntGemmRequest req;
+  SetInt32(a, options_.raw_encoding, req.mutable_a());
+  SetInt32(b, options_.raw_encoding, req.mutable_b());
+  req.set_bits(bits);
+  req.set_strategy(strategy);
+  v1::IntGemmResponse resp;
+  IMUNPACK_RETURN_IF_ERROR(Call(req, &resp, &v1::GemmService::Stub::IntGemm));
+  StatusOr<Matrix<int64_t>> c = ReadMatrix<int64_t>(resp.c(), "c");
+  if (!c.ok()) return c.status();
+  IntGemmResult out;
+  out.c = std::move(c.value());
+  out.overhead = resp.overhead();
+  out.replica_id = resp.replica_id();
+  return out;
+}
+
+StatusOr<v1::MatrixInfo> Client::Upload(MatrixView<float> b, const std::string& name,
+                                        int bits, const v1::QuantConfig& quant) {
+  v1::UploadMatrixRequest req;
+  req.set_name(name);
+  SetFloat(b, options_.raw_encoding, req.mutable_matrix());
+  req.set_bits(bits);
+  *req.mutable_quant() = quant;
+  v1::UploadMatrixResponse resp;
+  IMUNPACK_RETURN_IF_ERROR(Call(req, &resp, &v1::GemmService::Stub::UploadMatrix));
+  return resp.info();
+}
+
+Status Client::Delete(const std::string& handle) {
+  v1::DeleteMatrixRequest req;
+  req.set_handle(handle);
+  v1::DeleteMatrixResponse resp;
+  return Call(req, &resp, &v1::GemmService::Stub::DeleteMatrix);
+}
+
+StatusOr<v1::ListMatricesResponse> Client::List() {
+  v1::ListMatricesResponse resp;
+  IMUNPACK_RETURN_IF_ERROR(
+      Call(v1::ListMatricesRequest(), &resp, &v1::GemmService::Stub::ListMatrices));
+  return resp;
+}
+
+StatusOr<v1::ServerInfo> Client::Info() {
+  v1::ServerInfo resp;
+  IMUNPACK_RETURN_IF_ERROR(
+      Call(v1::GetServerInfoRequest(), &resp, &v1::GemmService::Stub::GetServerInfo));
+  return resp;
+}
+
+StatusOr<std::string> Client::Health() {
+  // grpc.health.v1.Health/Check by its method path: no health .proto is
+  // installed with Debian's gRPC, and the message is tiny. Request field 1
+  // (service) empty = the whole server; response field 1 = enum status.
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::GenericStub generic(channel_);
+  grpc::ByteBuffer request_buf, response_buf;
+  grpc::Slice empty("", 0);
+  request_buf = grpc::ByteBuffer(&empty, 1);
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request_buf,
+                    &response_buf, [&done](grpc::Status s) { done.set_value(s); });
+  grpc::Status s = done.get_future().get();
+  if (!s.ok()) return FromGrpc(s);
+  std::vector<grpc::Slice> slices;
+  response_buf.Dump(&slices);
+  std::string bytes;
+  for (const grpc::Slice& sl : slices)
+    bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  int status = 0;  // UNKNOWN; field 1 varint: tag 0x08
+  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x08) status = bytes[1];
+  static const char* kNames[] = {"UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"};
+  return std::string(status >= 0 && status <= 3 ? kNames[status] : "UNKNOWN");
+}
+
+}  // namespace imunpack::client

@@ -1,0 +1,98 @@
+// The C++ client of imunpack.v1.GemmService.
+//
+// Thread-safe; one Client shares one channel (HTTP/2 connection per target)
+// among all calls. Calls retry RESOURCE_EXHAUSTED and UNAVAILABLE with
+// jittered exponential backoff, each attempt bounded by the deadline. A Gemm
+// whose request would exceed the message limit is split into row blocks of
+// A, sent concurrently (spread over the targets by round_robin) and stitched
+// in order: the result is the same as one call's, bit for bit.
+#ifndef IMUNPACK_CLIENT_CLIENT_H_
+#define IMUNPACK_CLIENT_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "imunpack/v1/imunpack.grpc.pb.h"
+#include "kernels/matrix.h"
+#include "kernels/status.h"
+
+namespace imunpack::client {
+
+struct ClientOptions {
+  // "host:port" entries; several are balanced with round_robin. A single
+  // "dns:///name:port" target resolves to every address of name.
+  std::vector<std::string> targets = {"127.0.0.1:50051"};
+  int64_t max_message_bytes = int64_t{1} << 30;  // match the server's limit
+  double deadline_s = 120;                       // per attempt
+  int max_attempts = 5;
+  double initial_backoff_s = 0.05;
+  double max_backoff_s = 2.0;
+  bool raw_encoding = true;  // raw bytes (fast) or typed repeated fields
+};
+
+struct GemmParams {
+  int bits = 8;
+  v1::Strategy strategy = v1::STRATEGY_AUTO;
+  v1::QuantConfig a_quant;
+  v1::QuantConfig b_quant;
+  bool verify = false;
+  std::string request_id;
+};
+
+struct GemmResult {
+  Matrix<float> c;
+  v1::Overhead overhead;  // of the first block when split (blocks > 1)
+  v1::Verification verification;
+  std::vector<std::string> replica_ids;  // one per block
+  int blocks = 1;
+};
+
+struct IntGemmResult {
+  Matrix<int64_t> c;
+  v1::Overhead overhead;
+  std::string replica_id;
+};
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+
+  StatusOr<GemmResult> Gemm(MatrixView<float> a, MatrixView<float> b, const GemmParams& p);
+  // With a registered B. NOT_FOUND when the handle is unknown to the server.
+  StatusOr<GemmResult> Gemm(MatrixView<float> a, const std::string& b_handle,
+                            const GemmParams& p);
+  // The same, running on a thread of its own.
+  std::future<StatusOr<GemmResult>> GemmAsync(Matrix<float> a, Matrix<float> b, GemmParams p);
+
+  StatusOr<IntGemmResult> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b, int bits,
+                                  v1::Strategy strategy);
+  StatusOr<v1::MatrixInfo> Upload(MatrixView<float> b, const std::string& name, int bits,
+                                  const v1::QuantConfig& quant);
+  Status Delete(const std::string& handle);
+  StatusOr<v1::ListMatricesResponse> List();
+  StatusOr<v1::ServerInfo> Info();
+  // grpc.health.v1 status of the server ("" = whole server): "SERVING", ...
+  StatusOr<std::string> Health();
+
+ private:
+  // One unary call with retries.
+  template <typename Req, typename Resp, typename Fn>
+  Status Call(const Req& req, Resp* resp, Fn method);
+  StatusOr<GemmResult> GemmBlocks(MatrixView<float> a, const v1::GemmRequest& proto_b,
+                                  int64_t b_bytes, int64_t n, const GemmParams& p);
+
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::GemmService::Stub> stub_;
+};
+
+// Converts a gRPC status to the project's Status (same codes).
+Status FromGrpc(const grpc::Status& s);
+
+}  // namespace imunpack::client
+
+#endif  // IMUNPACK_CLIENT_CLIENT_H_

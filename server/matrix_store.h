@@ -1,0 +1,58 @@
+// Registered B operands: quantized and split once at upload, shared by every
+// Gemm that names their handle. Bounded by a byte budget; when an upload does
+// not fit, the least recently used matrices are evicted (and counted).
+// Thread-safe; a matrix in use stays alive after deletion or eviction until
+// its last user finishes (shared ownership).
+#ifndef IMUNPACK_SERVER_MATRIX_STORE_H_
+#define IMUNPACK_SERVER_MATRIX_STORE_H_
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kernels/pipeline.h"
+#include "kernels/status.h"
+
+namespace imunpack::server {
+
+struct StoredMatrix {
+  std::string handle;
+  std::string name;
+  std::shared_ptr<const PreparedB> prepared;
+  int64_t uses = 0;
+};
+
+class MatrixStore {
+ public:
+  explicit MatrixStore(int64_t budget_bytes) : budget_(budget_bytes) {}
+
+  // Registers; RESOURCE_EXHAUSTED if it alone exceeds the budget.
+  StatusOr<StoredMatrix> Add(const std::string& name,
+                             std::shared_ptr<const PreparedB> prepared,
+                             int64_t* evicted);
+  // NOT_FOUND for unknown handles; marks the matrix used.
+  StatusOr<std::shared_ptr<const PreparedB>> Use(const std::string& handle);
+  Status Remove(const std::string& handle);
+  std::vector<StoredMatrix> List() const;
+  int64_t bytes() const;
+  int64_t budget() const { return budget_; }
+  int64_t evictions() const;
+
+ private:
+  using Lru = std::list<StoredMatrix>;  // front = most recently used
+  const int64_t budget_;
+  mutable std::mutex mu_;
+  Lru lru_;                                           // guarded by mu_
+  std::unordered_map<std::string, Lru::iterator> by_handle_;  // guarded by mu_
+  int64_t bytes_ = 0;                                 // guarded by mu_
+  int64_t evictions_ = 0;                             // guarded by mu_
+  uint64_t next_id_ = 1;                              // guarded by mu_
+};
+
+}  // namespace imunpack::server
+
+#endif  // IMUNPACK_SERVER_MATRIX_STORE_H_

@@ -1,0 +1,286 @@
+#include "server/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "kernels/dnnl_matmul.h"
+#include "kernels/timer.h"
+
+namespace imunpack::server {
+namespace {
+
+double Ms(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+std::string OverheadLine(const Overhead& ov) {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                "shape=%lldx%lldx%lld bits=%d strategy=%s ratio=%.4f heavy=%lld/%lld "
+                "ms[select=%.2f quant=%.2f plan=%.2f unpack=%.2f gemm=%.2f reasm=%.2f]",
+                (long long)ov.m, (long long)ov.k, (long long)ov.n, ov.bits,
+                ov.StrategyUsed().c_str(), ov.unpack_ratio, (long long)ov.heavy_a,
+                (long long)ov.heavy_b, ov.times.select_ms, ov.times.quantize_ms,
+                ov.times.plan_ms, ov.times.unpack_ms, ov.times.gemm_ms,
+                ov.times.reassemble_ms);
+  return buf;
+}
+
+}  // namespace
+
+GemmServiceImpl::GemmServiceImpl(const ServiceOptions& options, WorkerPool* pool,
+                                 MatrixStore* store, Metrics* metrics)
+    : options_(options), pool_(pool), store_(store), metrics_(metrics) {}
+
+Status GemmServiceImpl::Interrupted(grpc::CallbackServerContext* ctx) {
+  if (ctx->IsCancelled()) return Status(StatusCode::kCancelled, "call cancelled by the client");
+  if (ctx->deadline() < std::chrono::system_clock::now()) {
+    return Status(StatusCode::kDeadlineExceeded, "deadline passed before the GEMM finished");
+  }
+  return Status::Ok();
+}
+
+void GemmServiceImpl::Finish(grpc::ServerUnaryReactor* reactor, const char* rpc,
+                             const std::string& id, Clock::time_point start,
+                             const Status& status, const std::string& detail) {
+  const double ms = Ms(Clock::now() - start);
+  metrics_->Record(rpc, StatusCodeName(status.code()), ms / 1000.0);
+  if (status.ok()) {
+    spdlog::info("rpc={} id={} status=OK server_ms={:.2f} {}", rpc, id, ms, detail);
+  } else {
+    spdlog::info("rpc={} id={} status={} server_ms={:.2f} error=\"{}\"", rpc, id,
+                 StatusCodeName(status.code()), ms, status.message());
+  }
+  reactor->Finish(ToGrpc(status));
+}
+
+grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx,
+                                                const v1::GemmRequest* req,
+                                                v1::GemmResponse* resp) {
+  const Clock::time_point start = Clock::now();
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Cheap checks on the handler thread: shapes, limits, config.
+  StatusOr<MatrixView<float>> a = DecodeFloat(req->a(), "a", options_.limits);
+  if (!a.ok()) {
+    Finish(reactor, "Gemm", req->request_id(), start, a.status(), "");
+    return reactor;
+  }
+  const bool has_handle = req->b_source_case() == v1::GemmRequest::kBHandle;
+  if (req->b_source_case() == v1::GemmRequest::B_SOURCE_NOT_SET) {
+    Finish(reactor, "Gemm", req->request_id(), start,
+           InvalidArgument("b: set either b or b_handle"), "");
+    return reactor;
+  }
+  StatusOr<MatrixView<float>> b = MatrixView<float>{};
+  if (!has_handle) {
+    b = DecodeFloat(req->b(), "b", options_.limits);
+    if (!b.ok()) {
+      Finish(reactor, "Gemm", req->request_id(), start, b.status(), "");
+      return reactor;
+    }
+  }
+  StatusOr<GemmConfig> cfg = DecodeConfig(req->bits(), req->strategy(), req->a_quant(),
+                                          req->b_quant(), req->verify());
+  Status early = cfg.status();
+  if (early.ok() && !has_handle) {
+    early = ValidateGemm(a->rows, a->cols, b->rows, b->cols, *cfg);
+    if (early.ok()) early = CheckWork(a->rows, a->cols, b->cols, options_.limits);
+  }
+  if (!early.ok()) {
+    Finish(reactor, "Gemm", req->request_id(), start, early, "");
+    return reactor;
+  }
+  // Bytes held while the request waits and runs: its operands, the result,
+  // and the unpacked pieces (bounded by a small multiple of the inputs).
+  const int64_t n_out = has_handle ? 0 : b->cols;
+  const int64_t bytes = 4 * (a->size() + b->size() + a->rows * n_out) * 3;
+  const bool raw = !req->a().raw().empty();
+  Status admitted = pool_->Submit(bytes, [=, this, a = *a, b = *b, cfg = *cfg]() mutable {
+    const double queue_ms = Ms(Clock::now() - start);
+    metrics_->ObserveQueueWait(queue_ms / 1000.0);
+    Status s = Interrupted(ctx);  // expired in the queue: never computed
+    Overhead ov;
+    StatusOr<Matrix<float>> c = Status();
+    if (s.ok()) {
+      cfg.check_continue = [ctx] { return Interrupted(ctx); };
+      if (has_handle) {
+        StatusOr<std::shared_ptr<const PreparedB>> pb = store_->Use(req->b_handle());
+        if (!pb.ok()) {
+          s = pb.status();
+        } else {
+          s = ValidateGemm(a.rows, a.cols, (*pb)->rows(), (*pb)->cols(), cfg);
+          if (s.ok()) s = CheckWork(a.rows, a.cols, (*pb)->cols(), options_.limits);
+          if (s.ok()) {
+            c = FloatGemm(a, **pb, cfg, &ov);
+            s = c.status();
+          }
+        }
+      } else {
+        c = FloatGemm(a, b, cfg, &ov);
+        s = c.status();
+      }
+    }
+    if (s.ok()) {
+      resp->set_request_id(req->request_id());
+      resp->set_replica_id(options_.replica_id);
+      EncodeFloat(*c, raw, resp->mutable_c());
+      EncodeOverhead(ov, resp->mutable_overhead());
+      resp->mutable_overhead()->mutable_times()->set_queue_ms(queue_ms);
+      resp->mutable_overhead()->mutable_times()->set_server_ms(Ms(Clock::now() - start));
+      if (ov.verified) {
+        resp->mutable_verification()->set_max_abs_error(ov.max_abs_error);
+        resp->mutable_verification()->set_rel_fro_error(ov.rel_fro_error);
+      }
+      metrics_->ObserveUnpackRatio(ov.unpack_ratio);
+    }
+    Finish(reactor, "Gemm", req->request_id(), start, s,
+           s.ok() ? OverheadLine(ov) + " queue_ms=" + std::to_string(queue_ms) : "");
+  });
+  if (!admitted.ok()) Finish(reactor, "Gemm", req->request_id(), start, admitted, "");
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GemmServiceImpl::IntGemm(grpc::CallbackServerContext* ctx,
+                                                   const v1::IntGemmRequest* req,
+                                                   v1::IntGemmResponse* resp) {
+  const Clock::time_point start = Clock::now();
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  StatusOr<MatrixView<int32_t>> a = DecodeInt32(req->a(), "a", options_.limits);
+  StatusOr<MatrixView<int32_t>> b = a.ok() ? DecodeInt32(req->b(), "b", options_.limits)
+                                           : StatusOr<MatrixView<int32_t>>(a.status());
+  StatusOr<GemmConfig> cfg = DecodeConfig(req->bits(), req->strategy(), v1::QuantConfig(),
+                                          v1::QuantConfig(), false);
+  Status early = !b.ok() ? b.status() : cfg.status();
+  if (early.ok()) early = ValidateGemm(a->rows, a->cols, b->rows, b->cols, *cfg);
+  if (early.ok()) early = CheckWork(a->rows, a->cols, b->cols, options_.limits);
+  if (!early.ok()) {
+    Finish(reactor, "IntGemm", req->request_id(), start, early, "");
+    return reactor;
+  }
+  const int64_t bytes = (4 * (a->size() + b->size()) + 8 * a->rows * b->cols) * 3;
+  const bool raw = !req->a().raw().empty();
+  Status admitted = pool_->Submit(bytes, [=, this, a = *a, b = *b, cfg = *cfg]() mutable {
+    const double queue_ms = Ms(Clock::now() - start);
+    metrics_->ObserveQueueWait(queue_ms / 1000.0);
+    Status s = Interrupted(ctx);
+    Overhead ov;
+    if (s.ok()) {
+      cfg.check_continue = [ctx] { return Interrupted(ctx); };
+      StatusOr<Matrix<int64_t>> c = imunpack::IntGemm(a, b, cfg, &ov);
+      s = c.status();
+      if (s.ok()) {
+        resp->set_request_id(req->request_id());
+        resp->set_replica_id(options_.replica_id);
+        EncodeInt64(*c, raw, resp->mutable_c());
+        EncodeOverhead(ov, resp->mutable_overhead());
+        resp->mutable_overhead()->mutable_times()->set_queue_ms(queue_ms);
+        resp->mutable_overhead()->mutable_times()->set_server_ms(Ms(Clock::now() - start));
+        metrics_->ObserveUnpackRatio(ov.unpack_ratio);
+      }
+    }
+    Finish(reactor, "IntGemm", req->request_id(), start, s, s.ok() ? OverheadLine(ov) : "");
+  });
+  if (!admitted.ok()) Finish(reactor, "IntGemm", req->request_id(), start, admitted, "");
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GemmServiceImpl::UploadMatrix(grpc::CallbackServerContext* ctx,
+                                                        const v1::UploadMatrixRequest* req,
+                                                        v1::UploadMatrixResponse* resp) {
+  const Clock::time_point start = Clock::now();
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  StatusOr<MatrixView<float>> m = DecodeFloat(req->matrix(), "matrix", options_.limits);
+  StatusOr<QuantConfig> q = DecodeQuant(req->quant(), "quant");
+  const int bits = req->bits() == 0 ? 8 : req->bits();
+  Status early = !m.ok() ? m.status() : q.status();
+  if (!early.ok()) {
+    Finish(reactor, "UploadMatrix", req->name(), start, early, "");
+    return reactor;
+  }
+  Status admitted = pool_->Submit(m->size() * 6, [=, this, m = *m, q = *q]() {
+    StatusOr<std::shared_ptr<const PreparedB>> pb = PrepareB(m, q, bits);
+    Status s = pb.status();
+    if (s.ok()) {
+      int64_t evicted = 0;
+      StatusOr<StoredMatrix> st = store_->Add(req->name(), *pb, &evicted);
+      s = st.status();
+      if (s.ok()) {
+        v1::MatrixInfo* info = resp->mutable_info();
+        info->set_handle(st->handle);
+        info->set_name(st->name);
+        info->set_rows((*pb)->rows());
+        info->set_cols((*pb)->cols());
+        info->set_bits(bits);
+        *info->mutable_quant() = EncodeQuant(q);
+        info->set_heavy(static_cast<int64_t>((*pb)->split.heavy.size()));
+        info->set_bytes((*pb)->bytes());
+        resp->set_evicted(evicted);
+      }
+    }
+    Finish(reactor, "UploadMatrix", req->name(), start, s,
+           s.ok() ? "handle=" + resp->info().handle() : "");
+  });
+  if (!admitted.ok()) Finish(reactor, "UploadMatrix", req->name(), start, admitted, "");
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GemmServiceImpl::DeleteMatrix(grpc::CallbackServerContext* ctx,
+                                                        const v1::DeleteMatrixRequest* req,
+                                                        v1::DeleteMatrixResponse*) {
+  const Clock::time_point start = Clock::now();
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Finish(reactor, "DeleteMatrix", req->handle(), start, store_->Remove(req->handle()), "");
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GemmServiceImpl::ListMatrices(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListMatricesRequest*,
+                                                        v1::ListMatricesResponse* resp) {
+  const Clock::time_point start = Clock::now();
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  for (const StoredMatrix& m : store_->List()) {
+    v1::MatrixInfo* info = resp->add_matrices();
+    info->set_handle(m.handle);
+    info->set_name(m.name);
+    info->set_rows(m.prepared->rows());
+    info->set_cols(m.prepared->cols());
+    info->set_bits(m.prepared->bits);
+    *info->mutable_quant() = EncodeQuant(m.prepared->quant);
+    info->set_heavy(static_cast<int64_t>(m.prepared->split.heavy.size()));
+    info->set_bytes(m.prepared->bytes());
+    info->set_uses(m.uses);
+  }
+  resp->set_total_bytes(store_->bytes());
+  resp->set_budget_bytes(store_->budget());
+  Finish(reactor, "ListMatrices", "", start, Status::Ok(), "");
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GemmServiceImpl::GetServerInfo(grpc::CallbackServerContext* ctx,
+                                                         const v1::GetServerInfoRequest*,
+                                                         v1::ServerInfo* resp) {
+  const Clock::time_point start = Clock::now();
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const WorkerPool::Options& po = pool_->options();
+  resp->set_version(IMUNPACK_VERSION);
+  resp->set_onednn_version(DnnlVersion());
+  resp->set_isa(DnnlIsa());
+  resp->set_workers(po.workers);
+  resp->set_threads_per_worker(po.threads_per_worker);
+  resp->set_queue_capacity(po.queue_capacity);
+  resp->set_queue_depth(pool_->queue_depth());
+  resp->set_in_flight(pool_->in_flight());
+  resp->set_max_message_bytes(options_.max_message_bytes);
+  resp->set_max_dim(options_.limits.max_dim);
+  resp->set_max_work(options_.limits.max_work);
+  resp->set_max_bytes_in_flight(po.max_bytes_in_flight);
+  resp->set_registered_bytes(store_->bytes());
+  resp->set_registered_budget_bytes(store_->budget());
+  resp->set_uptime_s(std::chrono::duration<double>(Clock::now() - started_).count());
+  resp->set_replica_id(options_.replica_id);
+  Finish(reactor, "GetServerInfo", "", start, Status::Ok(), "");
+  return reactor;
+}
+
+}  // namespace imunpack::server

@@ -1,0 +1,68 @@
+// imunpack.v1.GemmService on gRPC's callback API. Handlers validate what is
+// cheap, admit the request to the WorkerPool and return at once; a worker
+// runs the kernels and finishes the call. Reactors never block.
+#ifndef IMUNPACK_SERVER_SERVICE_H_
+#define IMUNPACK_SERVER_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "imunpack/v1/imunpack.grpc.pb.h"
+#include "server/convert.h"
+#include "server/matrix_store.h"
+#include "server/metrics.h"
+#include "server/worker_pool.h"
+
+namespace imunpack::server {
+
+struct ServiceOptions {
+  Limits limits;
+  int64_t max_message_bytes = int64_t{1} << 30;
+  std::string replica_id;
+};
+
+class GemmServiceImpl final : public v1::GemmService::CallbackService {
+ public:
+  GemmServiceImpl(const ServiceOptions& options, WorkerPool* pool,
+                  MatrixStore* store, Metrics* metrics);
+
+  grpc::ServerUnaryReactor* Gemm(grpc::CallbackServerContext* ctx,
+                                 const v1::GemmRequest* req,
+                                 v1::GemmResponse* resp) override;
+  grpc::ServerUnaryReactor* IntGemm(grpc::CallbackServerContext* ctx,
+                                    const v1::IntGemmRequest* req,
+                                    v1::IntGemmResponse* resp) override;
+  grpc::ServerUnaryReactor* UploadMatrix(grpc::CallbackServerContext* ctx,
+                                         const v1::UploadMatrixRequest* req,
+                                         v1::UploadMatrixResponse* resp) override;
+  grpc::ServerUnaryReactor* DeleteMatrix(grpc::CallbackServerContext* ctx,
+                                         const v1::DeleteMatrixRequest* req,
+                                         v1::DeleteMatrixResponse* resp) override;
+  grpc::ServerUnaryReactor* ListMatrices(grpc::CallbackServerContext* ctx,
+                                         const v1::ListMatricesRequest* req,
+                                         v1::ListMatricesResponse* resp) override;
+  grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* ctx,
+                                          const v1::GetServerInfoRequest* req,
+                                          v1::ServerInfo* resp) override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  // Records metrics and a log line, then finishes the call.
+  void Finish(grpc::ServerUnaryReactor* reactor, const char* rpc, const std::string& id,
+              Clock::time_point start, const Status& status, const std::string& detail);
+  // Deadline passed or client gone: the status to stop with, else OK.
+  static Status Interrupted(grpc::CallbackServerContext* ctx);
+
+  const ServiceOptions options_;
+  WorkerPool* pool_;
+  MatrixStore* store_;
+  Metrics* metrics_;
+  const Clock::time_point started_ = Clock::now();
+};
+
+}  // namespace imunpack::server
+
+#endif  // IMUNPACK_SERVER_SERVICE_H_
