@@ -67,6 +67,10 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
   args.SetMaxReceiveMessageSize(max_msg);
   args.SetMaxSendMessageSize(max_msg);
   args.SetLoadBalancingPolicyName("round_robin");
+  // As on the server: big frames and windows for multi-megabyte matrices.
+  args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 16 * 1024 * 1024 - 1);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024 * 1024);
+  args.SetInt(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, 64 * 1024 * 1024);
   channel_ = grpc::CreateCustomChannel(JoinTargets(options_.targets),
                                        grpc::InsecureChannelCredentials(), args);
   stub_ = v1::GemmService::NewStub(channel_);
@@ -82,8 +86,12 @@ Status Client::Call(const Req& req, Resp* resp, Fn method) {
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::milliseconds(static_cast<int64_t>(options_.deadline_s * 1000)));
     s = (stub_.get()->*method)(&ctx, req, resp);
+    // CANCELLED is retried too: this client never cancels its own calls, so
+    // it comes from the server side (a call still arriving when the server
+    // began to shut down), and every GEMM is a pure function of its request.
     const bool retry = s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
-                       s.error_code() == grpc::StatusCode::UNAVAILABLE;
+                       s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                       s.error_code() == grpc::StatusCode::CANCELLED;
     // Size-limit refusals are RESOURCE_EXHAUSTED too but will not change.
     const bool permanent = s.error_message().find("max_") != std::string::npos ||
                            s.error_message().find("budget is") != std::string::npos;

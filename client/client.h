@@ -1,8 +1,9 @@
 // The C++ client of imunpack.v1.GemmService.
 //
 // Thread-safe; one Client shares one channel (HTTP/2 connection per target)
-// among all calls. Calls retry RESOURCE_EXHAUSTED and UNAVAILABLE with
-// jittered exponential backoff, each attempt bounded by the deadline. A Gemm
+// among all calls. Calls retry RESOURCE_EXHAUSTED, UNAVAILABLE and
+// server-side CANCELLED (a call caught by a server shutdown) with jittered
+// exponential backoff, each attempt bounded by the deadline. A Gemm
 // whose request would exceed the message limit is split into row blocks of
 // A, sent concurrently (spread over the targets by round_robin) and stitched
 // in order: the result is the same as one call's, bit for bit.

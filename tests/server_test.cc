@@ -1,0 +1,385 @@
+// The service end to end: a real server on 127.0.0.1 (port chosen by the
+// kernel), the real client library, no mocks.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "client/client.h"
+#include "common/workload.h"
+#include "imunpack/v1/imunpack.grpc.pb.h"
+#include "kernels/pipeline.h"
+#include "kernels/reference.h"
+#include "server/server.h"
+#include "tests/test_util.h"
+
+namespace imunpack {
+namespace {
+
+using server::ImunpackServer;
+using server::ServerOptions;
+
+ServerOptions SmallServer() {
+  ServerOptions o;
+  o.address = "127.0.0.1:0";
+  o.pool.workers = 1;
+  o.pool.threads_per_worker = 1;
+  o.pool.queue_capacity = 16;
+  o.service.replica_id = "test-replica";
+  o.drain_s = 5;
+  return o;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ServerOptions o = SmallServer()) {
+    server_ = std::make_unique<ImunpackServer>(o);
+    Status s = server_->Start();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    target_ = "127.0.0.1:" + std::to_string(server_->port());
+    client::ClientOptions co;
+    co.targets = {target_};
+    co.deadline_s = 60;
+    client_ = std::make_unique<client::Client>(co);
+    channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+    stub_ = v1::GemmService::NewStub(channel_);
+  }
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::warn);  // one line per request is noise here
+    StartServer();
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+  void ExpectServing() {
+    StatusOr<std::string> h = client_->Health();
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    EXPECT_EQ(*h, "SERVING");
+  }
+
+  std::unique_ptr<ImunpackServer> server_;
+  std::string target_;
+  std::unique_ptr<client::Client> client_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::GemmService::Stub> stub_;
+};
+
+GemmConfig LocalConfig(const client::GemmParams& p) {
+  GemmConfig cfg;
+  cfg.bits = p.bits;
+  cfg.strategy = static_cast<Strategy>(p.strategy);
+  auto q = [](const v1::QuantConfig& v) {
+    return QuantConfig{v.percentile() == 0 ? 1.0 : v.percentile(), v.levels(),
+                       v.granularity() == v1::GRANULARITY_CHANNEL ? Granularity::kChannel
+                                                                  : Granularity::kTensor};
+  };
+  cfg.a = q(p.a_quant);
+  cfg.b = q(p.b_quant);
+  return cfg;
+}
+
+void ExpectSameBits(const Matrix<float>& x, const Matrix<float>& y, const std::string& where) {
+  ASSERT_EQ(x.rows(), y.rows()) << where;
+  ASSERT_EQ(x.cols(), y.cols()) << where;
+  for (int64_t i = 0; i < x.size(); ++i) ASSERT_EQ(x.data()[i], y.data()[i]) << where << " at " << i;
+}
+
+TEST_F(ServerTest, GemmOverTheWireIsBitIdenticalToTheKernels) {
+  int seed = 0;
+  for (auto [m, k, n] : {std::tuple{1, 1, 1}, {63, 129, 65}, {130, 200, 61}}) {
+    Matrix<float> a = Generate(Distribution::kOutlierChannels, m, k, ++seed, Operand::kA);
+    Matrix<float> b = Generate(Distribution::kStudentT, k, n, ++seed, Operand::kB);
+    for (v1::Strategy st : {v1::STRATEGY_AUTO, v1::STRATEGY_ROW, v1::STRATEGY_COLUMN,
+                            v1::STRATEGY_BOTH}) {
+      for (bool raw : {true, false}) {
+        client::ClientOptions co;
+        co.targets = {target_};
+        co.raw_encoding = raw;
+        client::Client c(co);
+        client::GemmParams p;
+        p.bits = 6;
+        p.strategy = st;
+        p.a_quant.set_percentile(0.99);
+        p.b_quant.set_granularity(v1::GRANULARITY_CHANNEL);
+        p.verify = true;
+        StatusOr<client::GemmResult> r = c.Gemm(a, b, p);
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        StatusOr<Matrix<float>> local = FloatGemm(a, b, LocalConfig(p));
+        ASSERT_TRUE(local.ok());
+        ExpectSameBits(r->c, *local, std::to_string(m) + " raw=" + std::to_string(raw));
+        EXPECT_EQ(r->overhead.m(), m);
+        EXPECT_GE(r->overhead.unpack_ratio(), 1.0);
+        EXPECT_EQ(r->replica_ids, std::vector<std::string>{"test-replica"});
+        EXPECT_GT(r->overhead.times().server_ms(), 0.0);
+        EXPECT_GE(r->verification.rel_fro_error(), 0.0);
+        if (st != v1::STRATEGY_AUTO) EXPECT_EQ(r->overhead.strategy_a(), st);
+      }
+    }
+  }
+}
+
+TEST_F(ServerTest, IntGemmOverTheWireIsExact) {
+  std::mt19937_64 rng(9);
+  for (int bits : {2, 5, 8}) {
+    for (v1::Strategy st : {v1::STRATEGY_AUTO, v1::STRATEGY_ROW, v1::STRATEGY_COLUMN,
+                            v1::STRATEGY_BOTH}) {
+      Matrix<int32_t> a = testing::RandomInt(testing::IntDist::kStudentT, 37, 65, bits, rng);
+      Matrix<int32_t> b = testing::RandomInt(testing::IntDist::kEdges, 65, 29, bits, rng);
+      StatusOr<client::IntGemmResult> r = client_->IntGemm(a, b, bits, st);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      Matrix<int64_t> want = reference::IntGemm(a, b);
+      for (int64_t i = 0; i < want.size(); ++i) ASSERT_EQ(r->c.data()[i], want.data()[i]);
+    }
+  }
+}
+
+// Sends req through the raw stub (so malformed messages can be made).
+grpc::Status RawGemm(v1::GemmService::Stub* stub, const v1::GemmRequest& req) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::GemmResponse resp;
+  return stub->Gemm(&ctx, req, &resp);
+}
+
+v1::GemmRequest GoodRequest() {
+  v1::GemmRequest r;
+  for (auto [m, rows, cols] : {std::tuple{r.mutable_a(), 2, 3}, {r.mutable_b(), 3, 4}}) {
+    m->set_rows(rows);
+    m->set_cols(cols);
+    for (int i = 0; i < rows * cols; ++i) m->add_values(0.5f * i - 1);
+  }
+  return r;
+}
+
+TEST_F(ServerTest, BadRequestsGetTheRightCodeAndTheServerStaysHealthy) {
+  ASSERT_TRUE(RawGemm(stub_.get(), GoodRequest()).ok());
+  struct Case {
+    const char* name;
+    std::function<void(v1::GemmRequest*)> mutate;
+    grpc::StatusCode code;
+    const char* needle;
+  };
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Case cases[] = {
+      {"shape mismatch", [](auto* r) { r->mutable_b()->set_rows(4); r->mutable_b()->add_values(1); r->mutable_b()->add_values(1); r->mutable_b()->add_values(1); r->mutable_b()->add_values(1); },
+       grpc::StatusCode::INVALID_ARGUMENT, "a.cols must equal b.rows"},
+      {"length", [](auto* r) { r->mutable_a()->add_values(1); }, grpc::StatusCode::INVALID_ARGUMENT, "a.values has 7"},
+      {"raw length", [](auto* r) { r->mutable_a()->clear_values(); r->mutable_a()->set_raw("abc"); }, grpc::StatusCode::INVALID_ARGUMENT, "a.raw has 3 bytes"},
+      {"both encodings", [](auto* r) { r->mutable_a()->set_raw(std::string(24, '\0')); }, grpc::StatusCode::INVALID_ARGUMENT, "both are set"},
+      {"no data", [](auto* r) { r->mutable_b()->clear_values(); }, grpc::StatusCode::INVALID_ARGUMENT, "neither is set"},
+      {"zero rows", [](auto* r) { r->mutable_a()->set_rows(0); }, grpc::StatusCode::INVALID_ARGUMENT, "a.rows = 0"},
+      {"negative cols", [](auto* r) { r->mutable_b()->set_cols(-4); }, grpc::StatusCode::INVALID_ARGUMENT, "b.cols = -4"},
+      {"nan", [nan](auto* r) { r->mutable_a()->set_values(4, nan); }, grpc::StatusCode::INVALID_ARGUMENT, "a[1][1] = nan"},
+      {"inf", [](auto* r) { r->mutable_b()->set_values(0, INFINITY); }, grpc::StatusCode::INVALID_ARGUMENT, "b[0][0] = inf"},
+      {"bits", [](auto* r) { r->set_bits(9); }, grpc::StatusCode::INVALID_ARGUMENT, "bits = 9"},
+      {"percentile", [](auto* r) { r->mutable_a_quant()->set_percentile(1.5); }, grpc::StatusCode::INVALID_ARGUMENT, "a_quant.percentile = 1.5"},
+      {"levels", [](auto* r) { r->mutable_b_quant()->set_levels(2); }, grpc::StatusCode::INVALID_ARGUMENT, "b_quant.levels = 2"},
+      {"strategy enum", [](auto* r) { r->set_strategy(static_cast<v1::Strategy>(7)); }, grpc::StatusCode::INVALID_ARGUMENT, "strategy = 7"},
+      {"granularity enum", [](auto* r) { r->mutable_a_quant()->set_granularity(static_cast<v1::Granularity>(5)); }, grpc::StatusCode::INVALID_ARGUMENT, "a_quant.granularity = 5"},
+      {"no b", [](auto* r) { r->clear_b(); }, grpc::StatusCode::INVALID_ARGUMENT, "set either b or b_handle"},
+      {"unknown handle", [](auto* r) { r->set_b_handle("m-0-999"); }, grpc::StatusCode::NOT_FOUND, "m-0-999"},
+      {"huge claimed dims", [](auto* r) { r->mutable_a()->set_rows(int64_t{1} << 40); }, grpc::StatusCode::RESOURCE_EXHAUSTED, "max_dim"},
+  };
+  for (const Case& c : cases) {
+    v1::GemmRequest req = GoodRequest();
+    c.mutate(&req);
+    grpc::Status s = RawGemm(stub_.get(), req);
+    EXPECT_EQ(s.error_code(), c.code) << c.name << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find(c.needle), std::string::npos)
+        << c.name << ": " << s.error_message();
+    ExpectServing();
+  }
+  ASSERT_TRUE(RawGemm(stub_.get(), GoodRequest()).ok());
+}
+
+TEST_F(ServerTest, WorkLimitIsResourceExhausted) {
+  server_->Shutdown();
+  ServerOptions o = SmallServer();
+  o.service.limits.max_work = 1000;
+  StartServer(o);
+  Matrix<float> a = Generate(Distribution::kGaussian, 10, 11, 1, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kGaussian, 11, 10, 2, Operand::kB);
+  StatusOr<client::GemmResult> r = client_->Gemm(a, b, client::GemmParams());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(r.status().message().find("max_work"), std::string::npos);
+  ExpectServing();
+}
+
+TEST_F(ServerTest, ManyClientsAgainstASmallQueueGetExactOrResourceExhausted) {
+  server_->Shutdown();
+  ServerOptions o = SmallServer();
+  o.pool.queue_capacity = 2;
+  StartServer(o);
+  Matrix<float> a = Generate(Distribution::kOutlierChannels, 96, 256, 3, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kGaussian, 256, 96, 4, Operand::kB);
+  client::GemmParams p;
+  p.a_quant.set_percentile(0.99);
+  StatusOr<Matrix<float>> local = FloatGemm(a, b, LocalConfig(p));
+  ASSERT_TRUE(local.ok());
+  std::atomic<int> ok{0}, exhausted{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 12; ++t) {
+    threads.emplace_back([&] {
+      client::ClientOptions co;
+      co.targets = {target_};
+      co.max_attempts = 1;  // see the refusals instead of retrying them
+      co.deadline_s = 60;
+      client::Client c(co);
+      for (int i = 0; i < 4; ++i) {
+        StatusOr<client::GemmResult> r = c.Gemm(a, b, p);
+        if (r.ok()) {
+          bool same = r->c.size() == local->size();
+          for (int64_t j = 0; same && j < local->size(); ++j) same = r->c.data()[j] == local->data()[j];
+          (same ? ok : other)++;
+        } else if (r.status().code() == StatusCode::kResourceExhausted) {
+          exhausted++;
+        } else {
+          other++;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(ok + exhausted, 48);
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_GT(exhausted.load(), 0);
+  ExpectServing();
+}
+
+TEST_F(ServerTest, PastDeadlineAndCancelledCallsAreNotComputed) {
+  grpc::ClientContext past;
+  past.set_deadline(std::chrono::system_clock::now() - std::chrono::seconds(1));
+  v1::GemmResponse resp;
+  grpc::Status s = stub_->Gemm(&past, GoodRequest(), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  grpc::ClientContext cancelled;
+  cancelled.TryCancel();
+  s = stub_->Gemm(&cancelled, GoodRequest(), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::CANCELLED);
+  // A deadline that expires while queued behind a long GEMM.
+  Matrix<float> big_a = Generate(Distribution::kGaussian, 1024, 2048, 1, Operand::kA);
+  Matrix<float> big_b = Generate(Distribution::kGaussian, 2048, 1024, 2, Operand::kB);
+  client::GemmParams p;
+  p.verify = true;  // adds an fp32 GEMM: keeps the one worker busy longer
+  auto busy = std::async(std::launch::async, [&] { return client_->Gemm(big_a, big_b, p); });
+  // Wait until the big call holds the worker (Info is answered on the
+  // handler thread, not queued), bounded at 10 s.
+  for (int i = 0; i < 1000; ++i) {
+    StatusOr<v1::ServerInfo> info = client_->Info();
+    if (info.ok() && info->in_flight() > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  grpc::ClientContext soon;
+  soon.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(5));
+  s = stub_->Gemm(&soon, GoodRequest(), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(busy.get().ok());
+  ExpectServing();
+}
+
+TEST_F(ServerTest, RegisteredMatrixLifecycle) {
+  Matrix<float> a = Generate(Distribution::kOutlierChannels, 40, 64, 5, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kStudentT, 64, 24, 6, Operand::kB);
+  v1::QuantConfig q;
+  q.set_percentile(0.999);
+  StatusOr<v1::MatrixInfo> info = client_->Upload(b, "weights", 7, q);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->rows(), 64);
+  EXPECT_EQ(info->cols(), 24);
+  client::GemmParams p;
+  p.bits = 7;
+  p.a_quant.set_percentile(0.99);
+  p.b_quant = q;
+  StatusOr<client::GemmResult> by_handle = client_->Gemm(a, info->handle(), p);
+  ASSERT_TRUE(by_handle.ok()) << by_handle.status().ToString();
+  StatusOr<client::GemmResult> inline_b = client_->Gemm(a, b, p);
+  ASSERT_TRUE(inline_b.ok());
+  ExpectSameBits(by_handle->c, inline_b->c, "registered vs inline");
+  StatusOr<v1::ListMatricesResponse> list = client_->List();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->matrices_size(), 1);
+  EXPECT_EQ(list->matrices(0).uses(), 1);
+  EXPECT_EQ(list->matrices(0).name(), "weights");
+  ASSERT_TRUE(client_->Delete(info->handle()).ok());
+  StatusOr<client::GemmResult> gone = client_->Gemm(a, info->handle(), p);
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(client_->Delete(info->handle()).code(), StatusCode::kNotFound);
+}
+
+TEST_F(ServerTest, RegisteredMatricesAreEvictedLeastRecentlyUsedFirst) {
+  server_->Shutdown();
+  ServerOptions o = SmallServer();
+  o.registered_budget_bytes = 3 * 100 * 100 + 3000;  // room for three 100x100
+  StartServer(o);
+  std::vector<std::string> handles;
+  for (int i = 0; i < 3; ++i) {
+    Matrix<float> b = Generate(Distribution::kGaussian, 100, 100, 10 + i, Operand::kB);
+    StatusOr<v1::MatrixInfo> info = client_->Upload(b, "w" + std::to_string(i), 8, {});
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    handles.push_back(info->handle());
+  }
+  Matrix<float> a = Generate(Distribution::kGaussian, 4, 100, 1, Operand::kA);
+  ASSERT_TRUE(client_->Gemm(a, handles[0], {}).ok());  // w1 is now the LRU
+  Matrix<float> b = Generate(Distribution::kGaussian, 100, 100, 20, Operand::kB);
+  StatusOr<v1::MatrixInfo> fourth = client_->Upload(b, "w3", 8, {});
+  ASSERT_TRUE(fourth.ok());
+  StatusOr<v1::ListMatricesResponse> list = client_->List();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->matrices_size(), 3);
+  EXPECT_LE(list->total_bytes(), list->budget_bytes());
+  EXPECT_EQ(client_->Gemm(a, handles[1], {}).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(client_->Gemm(a, handles[0], {}).ok());
+  // One matrix larger than the whole budget is refused outright.
+  Matrix<float> huge = Generate(Distribution::kGaussian, 200, 200, 30, Operand::kB);
+  EXPECT_EQ(client_->Upload(huge, "huge", 8, {}).status().code(), StatusCode::kResourceExhausted);
+}
+
+TEST_F(ServerTest, ClientSplitsRequestsLargerThanTheMessageLimit) {
+  server_->Shutdown();
+  ServerOptions o = SmallServer();
+  o.service.max_message_bytes = 64 << 10;
+  StartServer(o);
+  client::ClientOptions co;
+  co.targets = {target_};
+  co.max_message_bytes = 64 << 10;
+  client::Client c(co);
+  Matrix<float> a = Generate(Distribution::kOutlierChannels, 300, 100, 7, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kGaussian, 100, 50, 8, Operand::kB);
+  client::GemmParams p;
+  p.a_quant.set_percentile(0.99);
+  p.a_quant.set_granularity(v1::GRANULARITY_CHANNEL);  // per-row scales: blocks are exact
+  StatusOr<client::GemmResult> r = c.Gemm(a, b, p);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->blocks, 1);
+  StatusOr<Matrix<float>> local = FloatGemm(a, b, LocalConfig(p));
+  ASSERT_TRUE(local.ok());
+  ExpectSameBits(r->c, *local, "split");
+  // Without the client's splitting the server refuses the message.
+  v1::GemmRequest big;
+  big.mutable_a()->set_rows(300);
+  big.mutable_a()->set_cols(100);
+  big.mutable_a()->set_raw(std::string(300 * 100 * 4, '\0'));
+  *big.mutable_b() = GoodRequest().b();
+  EXPECT_EQ(RawGemm(stub_.get(), big).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST_F(ServerTest, InfoReportsLimitsAndLoad) {
+  StatusOr<v1::ServerInfo> info = client_->Info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->replica_id(), "test-replica");
+  EXPECT_EQ(info->workers(), 1);
+  EXPECT_EQ(info->queue_capacity(), 16);
+  EXPECT_FALSE(info->onednn_version().empty());
+  EXPECT_GE(info->uptime_s(), 0.0);
+}
+
+}  // namespace
+}  // namespace imunpack

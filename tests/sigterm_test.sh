@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SIGTERM while clients are calling: every call either completes with the
+# exact result or is refused with UNAVAILABLE, and the server exits 0.
+# Usage: sigterm_test.sh BIN_DIR. Talks to 127.0.0.1 only.
+set -u
+bin=$1
+work=$(mktemp -d)
+server=
+# Never "kill 0": an empty pid would signal the whole process group (ctest).
+trap '[ -n "$server" ] && kill -9 "$server" 2>/dev/null; rm -rf "$work"' EXIT
+
+for attempt in 1 2 3 4 5; do
+  port=$((20000 + RANDOM % 30000))
+  "$bin/imunpack-server" --address "127.0.0.1:$port" --workers 1 --queue-capacity 32 \
+    --drain-s 30 --log-level warn --metrics-port -1 &
+  server=$!
+  for _ in $(seq 100); do
+    "$bin/imunpack" --target "127.0.0.1:$port" health >/dev/null 2>&1 && break 2
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$server" 2>/dev/null
+  server=
+done
+"$bin/imunpack" --target "127.0.0.1:$port" health >/dev/null || { echo "server did not start"; exit 1; }
+
+clients=()
+for i in $(seq 6); do
+  "$bin/imunpack" --target "127.0.0.1:$port" --deadline-s 60 gemm --m 2048 --k 2048 --n 2048 \
+    --seed "$i" --check >"$work/client$i.log" 2>&1 &
+  clients+=($!)
+done
+# Signal as soon as the server holds work.
+for _ in $(seq 500); do
+  "$bin/imunpack" --target "127.0.0.1:$port" --json info 2>/dev/null | grep -q '"inFlight":[1-9]' && break
+  sleep 0.01
+done
+running=0
+for c in "${clients[@]}"; do kill -0 "$c" 2>/dev/null && running=$((running + 1)); done
+if [ "$running" -eq 0 ]; then echo "the load finished before the signal: test proves nothing"; exit 1; fi
+kill -TERM "$server"
+wait "$server"
+rc=$?
+server=
+if [ "$rc" -ne 0 ]; then echo "server exited $rc after SIGTERM"; exit 1; fi
+
+ok=0
+for i in $(seq 6); do
+  if wait "${clients[$((i - 1))]}"; then
+    grep -q "bit-identical" "$work/client$i.log" || { echo "client $i: no exactness line"; cat "$work/client$i.log"; exit 1; }
+    ok=$((ok + 1))
+  elif ! grep -q "UNAVAILABLE" "$work/client$i.log"; then
+    echo "client $i failed other than UNAVAILABLE:"; cat "$work/client$i.log"; exit 1
+  fi
+done
+echo "SIGTERM with $running clients running: server exited 0; $ok of 6 calls completed exactly, the rest were refused with UNAVAILABLE"
+[ "$ok" -ge 1 ]
