@@ -52,6 +52,7 @@ nlohmann::json OverheadJson(const imunpack::v1::Overhead& o) {
           {"quantize_ms", t.quantize_ms()}, {"plan_ms", t.plan_ms()},
           {"unpack_ms", t.unpack_ms()}, {"gemm_ms", t.gemm_ms()},
           {"reassemble_ms", t.reassemble_ms()}, {"pipeline_ms", t.pipeline_ms()},
+          {"verify_ms", t.verify_ms()},
           {"server_ms", t.server_ms()}};
 }
 
@@ -63,9 +64,11 @@ void PrintOverhead(const imunpack::v1::Overhead& o) {
   std::printf("               heavy hitters A %lld, B %lld; max digits %d/%d; clipped %lld/%lld; %d int8 GEMM calls\n",
               (long long)o.heavy_a(), (long long)o.heavy_b(), o.max_digits_a(), o.max_digits_b(),
               (long long)o.clipped_a(), (long long)o.clipped_b(), o.gemm_calls());
-  std::printf("  server (ms)  queue %.2f, select %.2f, quantize %.2f, plan %.2f, unpack %.2f, gemm %.2f, reassemble %.2f; total %.2f\n",
+  std::printf("  server (ms)  queue %.2f, select %.2f, quantize %.2f, plan %.2f, unpack %.2f, gemm %.2f, reassemble %.2f\n",
               t.queue_ms(), t.select_ms(), t.quantize_ms(), t.plan_ms(), t.unpack_ms(),
-              t.gemm_ms(), t.reassemble_ms(), t.server_ms());
+              t.gemm_ms(), t.reassemble_ms());
+  std::printf("               pipeline %.2f, fp32 verification %.2f, server total %.2f\n",
+              t.pipeline_ms(), t.verify_ms(), t.server_ms());
 }
 
 }  // namespace

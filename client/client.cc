@@ -171,21 +171,47 @@ StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, MatrixView<float> b,
   return GemmBlocks(a, req, b.size() * 4, b.cols, p);
 }
 
-StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, const std::string& b_handle,
-                                  const GemmParams& p) {
+StatusOr<GemmResult> Client::GemmHandle(MatrixView<float> a, const std::string& server_handle,
+                                        int64_t n, const GemmParams& p) {
   v1::GemmRequest req;
-  req.set_b_handle(b_handle);
+  req.set_b_handle(server_handle);
   req.set_strategy(p.strategy);
   *req.mutable_a_quant() = p.a_quant;
   req.set_verify(p.verify);
-  // The output width is the registered matrix's; ask once (cheap).
-  StatusOr<v1::ListMatricesResponse> list = List();
-  if (!list.ok()) return list.status();
-  int64_t n = -1;
-  for (const v1::MatrixInfo& m : list->matrices())
-    if (m.handle() == b_handle) n = m.cols();
-  if (n < 0) return Status(StatusCode::kNotFound, "b_handle \"" + b_handle + "\": not registered");
   return GemmBlocks(a, req, 0, n, p);
+}
+
+StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, const std::string& b_handle,
+                                  const GemmParams& p) {
+  std::shared_ptr<Kept> kept;
+  {
+    std::lock_guard<std::mutex> lock(kept_mu_);
+    auto it = kept_.find(b_handle);
+    if (it != kept_.end()) kept = it->second;
+  }
+  if (!kept) {
+    // The output width is the registered matrix's; ask the server.
+    StatusOr<v1::ListMatricesResponse> list = List();
+    if (!list.ok()) return list.status();
+    for (const v1::MatrixInfo& m : list->matrices())
+      if (m.handle() == b_handle) return GemmHandle(a, b_handle, m.cols(), p);
+    return Status(StatusCode::kNotFound, "b_handle \"" + b_handle + "\": not registered");
+  }
+  std::string current;
+  {
+    std::lock_guard<std::mutex> lock(kept_mu_);
+    current = kept->current;
+  }
+  StatusOr<GemmResult> r = GemmHandle(a, current, kept->cols, p);
+  if (r.ok() || r.status().code() != StatusCode::kNotFound) return r;
+  // Gone on the server: register the kept copy again, then retry once.
+  StatusOr<v1::MatrixInfo> again = Upload(kept->b, kept->name, kept->bits, kept->quant);
+  if (!again.ok()) return again.status();
+  {
+    std::lock_guard<std::mutex> lock(kept_mu_);
+    kept->current = again->handle();
+  }
+  return GemmHandle(a, again->handle(), kept->cols, p);
 }
 
 std::future<StatusOr<GemmResult>> Client::GemmAsync(Matrix<float> a, Matrix<float> b,
@@ -215,7 +241,8 @@ StatusOr<IntGemmResult> Client::IntGemm(MatrixView<int32_t> a, MatrixView<int32_
 }
 
 StatusOr<v1::MatrixInfo> Client::Upload(MatrixView<float> b, const std::string& name,
-                                        int bits, const v1::QuantConfig& quant) {
+                                        int bits, const v1::QuantConfig& quant,
+                                        bool keep_data) {
   v1::UploadMatrixRequest req;
   req.set_name(name);
   SetFloat(b, options_.raw_encoding, req.mutable_matrix());
@@ -223,12 +250,33 @@ StatusOr<v1::MatrixInfo> Client::Upload(MatrixView<float> b, const std::string& 
   *req.mutable_quant() = quant;
   v1::UploadMatrixResponse resp;
   IMUNPACK_RETURN_IF_ERROR(Call(req, &resp, &v1::GemmService::Stub::UploadMatrix));
+  if (keep_data) {
+    auto kept = std::make_shared<Kept>();
+    kept->b = Matrix<float>(b.rows, b.cols);
+    std::copy(b.data, b.data + b.size(), kept->b.data());
+    kept->name = name;
+    kept->bits = bits;
+    kept->quant = quant;
+    kept->current = resp.info().handle();
+    kept->cols = b.cols;
+    std::lock_guard<std::mutex> lock(kept_mu_);
+    kept_[resp.info().handle()] = std::move(kept);
+  }
   return resp.info();
 }
 
 Status Client::Delete(const std::string& handle) {
+  std::string server_handle = handle;
+  {
+    std::lock_guard<std::mutex> lock(kept_mu_);
+    auto it = kept_.find(handle);
+    if (it != kept_.end()) {
+      server_handle = it->second->current;
+      kept_.erase(it);
+    }
+  }
   v1::DeleteMatrixRequest req;
-  req.set_handle(handle);
+  req.set_handle(server_handle);
   v1::DeleteMatrixResponse resp;
   return Call(req, &resp, &v1::GemmService::Stub::DeleteMatrix);
 }

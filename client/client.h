@@ -13,7 +13,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <future>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -71,8 +73,11 @@ class Client {
 
   StatusOr<IntGemmResult> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b, int bits,
                                   v1::Strategy strategy);
+  // keep_data: the client keeps a copy of b, and a Gemm that finds the
+  // handle gone (server restarted, matrix evicted, another replica) uploads
+  // it again and retries; the original handle stays valid for this client.
   StatusOr<v1::MatrixInfo> Upload(MatrixView<float> b, const std::string& name, int bits,
-                                  const v1::QuantConfig& quant);
+                                  const v1::QuantConfig& quant, bool keep_data = false);
   Status Delete(const std::string& handle);
   StatusOr<v1::ListMatricesResponse> List();
   StatusOr<v1::ServerInfo> Info();
@@ -86,7 +91,20 @@ class Client {
   StatusOr<GemmResult> GemmBlocks(MatrixView<float> a, const v1::GemmRequest& proto_b,
                                   int64_t b_bytes, int64_t n, const GemmParams& p);
 
+  struct Kept {
+    Matrix<float> b;
+    std::string name;
+    int bits;
+    v1::QuantConfig quant;
+    std::string current;  // the handle the server knows now
+    int64_t cols;
+  };
+  StatusOr<GemmResult> GemmHandle(MatrixView<float> a, const std::string& server_handle,
+                                  int64_t n, const GemmParams& p);
+
   ClientOptions options_;
+  std::mutex kept_mu_;
+  std::map<std::string, std::shared_ptr<Kept>> kept_;  // by original handle; guarded
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::GemmService::Stub> stub_;
 };

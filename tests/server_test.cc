@@ -2,6 +2,7 @@
 // kernel), the real client library, no mocks.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -118,7 +119,9 @@ TEST_F(ServerTest, GemmOverTheWireIsBitIdenticalToTheKernels) {
         EXPECT_EQ(r->replica_ids, std::vector<std::string>{"test-replica"});
         EXPECT_GT(r->overhead.times().server_ms(), 0.0);
         EXPECT_GE(r->verification.rel_fro_error(), 0.0);
-        if (st != v1::STRATEGY_AUTO) EXPECT_EQ(r->overhead.strategy_a(), st);
+        if (st != v1::STRATEGY_AUTO) {
+          EXPECT_EQ(r->overhead.strategy_a(), st);
+        }
       }
     }
   }
@@ -379,6 +382,56 @@ TEST_F(ServerTest, InfoReportsLimitsAndLoad) {
   EXPECT_EQ(info->queue_capacity(), 16);
   EXPECT_FALSE(info->onednn_version().empty());
   EXPECT_GE(info->uptime_s(), 0.0);
+}
+
+}  // namespace
+}  // namespace imunpack
+
+namespace imunpack {
+namespace {
+
+TEST_F(ServerTest, KeptMatrixIsUploadedAgainWhenTheServerLostIt) {
+  Matrix<float> a = Generate(Distribution::kGaussian, 8, 32, 1, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kGaussian, 32, 6, 2, Operand::kB);
+  StatusOr<v1::MatrixInfo> info = client_->Upload(b, "kept", 8, {}, /*keep_data=*/true);
+  ASSERT_TRUE(info.ok());
+  StatusOr<client::GemmResult> before = client_->Gemm(a, info->handle(), {});
+  ASSERT_TRUE(before.ok());
+  // Another client removes it, as a restart or an eviction would.
+  client::ClientOptions co;
+  co.targets = {target_};
+  ASSERT_TRUE(client::Client(co).Delete(info->handle()).ok());
+  StatusOr<client::GemmResult> after = client_->Gemm(a, info->handle(), {});
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  ExpectSameBits(after->c, before->c, "after re-upload");
+  // Deleting through the original handle removes the new registration.
+  ASSERT_TRUE(client_->Delete(info->handle()).ok());
+  StatusOr<v1::ListMatricesResponse> list = client_->List();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->matrices_size(), 0);
+}
+
+TEST_F(ServerTest, AsyncCallsAndMetrics) {
+  server_->Shutdown();
+  ServerOptions o = SmallServer();
+  o.metrics_port = 0;
+  StartServer(o);
+  std::vector<std::future<StatusOr<client::GemmResult>>> futures;
+  for (int i = 0; i < 4; ++i) {
+    futures.push_back(client_->GemmAsync(
+        Generate(Distribution::kGaussian, 16, 32, i, Operand::kA),
+        Generate(Distribution::kGaussian, 32, 8, i, Operand::kB), client::GemmParams()));
+  }
+  for (auto& f : futures) EXPECT_TRUE(f.get().ok());
+  httplib::Client http("127.0.0.1", server_->metrics_port());
+  httplib::Result res = http.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("imunpack_requests_total{rpc=\"Gemm\",code=\"OK\"} 4"), std::string::npos)
+      << res->body;
+  EXPECT_NE(res->body.find("imunpack_queue_wait_seconds_count 4"), std::string::npos);
+  EXPECT_NE(res->body.find("imunpack_unpack_ratio_bucket"), std::string::npos);
+  EXPECT_NE(res->body.find("imunpack_registered_bytes 0"), std::string::npos);
 }
 
 }  // namespace
