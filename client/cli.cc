@@ -56,6 +56,16 @@ nlohmann::json OverheadJson(const imunpack::v1::Overhead& o) {
           {"server_ms", t.server_ms()}};
 }
 
+// A response message as JSON: indented, or one line with --json.
+void PrintProto(const google::protobuf::Message& msg, bool one_line) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions po;
+  po.add_whitespace = !one_line;
+  po.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(msg, &text, po);
+  std::printf("%s\n", text.c_str());
+}
+
 void PrintOverhead(const imunpack::v1::Overhead& o) {
   const auto& t = o.times();
   std::printf("  overhead     unpack ratio %.4f (m' %lld, k' %lld, n' %lld), strategy A:%s,B:%s\n",
@@ -159,23 +169,13 @@ int main(int argc, char** argv) {
   if (cmd == "info") {
     StatusOr<v1::ServerInfo> info = cl.Info();
     if (!info.ok()) return Fail(info.status());
-    std::string text;
-    google::protobuf::util::JsonPrintOptions po;
-    po.add_whitespace = !json;
-    po.always_print_primitive_fields = true;
-    (void)google::protobuf::util::MessageToJsonString(*info, &text, po);
-    std::printf("%s\n", text.c_str());
+    PrintProto(*info, json);
     return 0;
   }
   if (cmd == "list") {
     StatusOr<v1::ListMatricesResponse> l = cl.List();
     if (!l.ok()) return Fail(l.status());
-    std::string text;
-    google::protobuf::util::JsonPrintOptions po;
-    po.add_whitespace = !json;
-    po.always_print_primitive_fields = true;
-    (void)google::protobuf::util::MessageToJsonString(*l, &text, po);
-    std::printf("%s\n", text.c_str());
+    PrintProto(*l, json);
     return 0;
   }
   if (cmd == "delete") {

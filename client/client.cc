@@ -19,21 +19,12 @@ std::string JoinTargets(const std::vector<std::string>& targets) {
   return t;
 }
 
-void SetFloat(MatrixView<float> m, bool raw, v1::FloatMatrix* out) {
+template <typename T, typename Proto>
+void SetMatrix(MatrixView<T> m, bool raw, Proto* out) {
   out->set_rows(m.rows);
   out->set_cols(m.cols);
   if (raw) {
-    out->set_raw(reinterpret_cast<const char*>(m.data), m.size() * sizeof(float));
-  } else {
-    out->mutable_values()->Add(m.data, m.data + m.size());
-  }
-}
-
-void SetInt32(MatrixView<int32_t> m, bool raw, v1::Int32Matrix* out) {
-  out->set_rows(m.rows);
-  out->set_cols(m.cols);
-  if (raw) {
-    out->set_raw(reinterpret_cast<const char*>(m.data), m.size() * sizeof(int32_t));
+    out->set_raw(reinterpret_cast<const char*>(m.data), m.size() * sizeof(T));
   } else {
     out->mutable_values()->Add(m.data, m.data + m.size());
   }
@@ -121,7 +112,7 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, const v1::GemmReque
   auto run_block = [&](int64_t blk) -> StatusOr<v1::GemmResponse> {
     v1::GemmRequest req = proto_b;
     const int64_t r0 = blk * rows, r1 = std::min(a.rows, r0 + rows);
-    SetFloat(MatrixView<float>{a.data + r0 * a.cols, r1 - r0, a.cols}, options_.raw_encoding,
+    SetMatrix(MatrixView<float>{a.data + r0 * a.cols, r1 - r0, a.cols}, options_.raw_encoding,
              req.mutable_a());
     req.set_request_id(blocks > 1 ? p.request_id + "/" + std::to_string(blk) : p.request_id);
     v1::GemmResponse resp;
@@ -162,7 +153,7 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, const v1::GemmReque
 StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, MatrixView<float> b,
                                   const GemmParams& p) {
   v1::GemmRequest req;
-  SetFloat(b, options_.raw_encoding, req.mutable_b());
+  SetMatrix(b, options_.raw_encoding, req.mutable_b());
   req.set_bits(p.bits);
   req.set_strategy(p.strategy);
   *req.mutable_a_quant() = p.a_quant;
@@ -225,8 +216,8 @@ std::future<StatusOr<GemmResult>> Client::GemmAsync(Matrix<float> a, Matrix<floa
 StatusOr<IntGemmResult> Client::IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
                                         int bits, v1::Strategy strategy) {
   v1::IntGemmRequest req;
-  SetInt32(a, options_.raw_encoding, req.mutable_a());
-  SetInt32(b, options_.raw_encoding, req.mutable_b());
+  SetMatrix(a, options_.raw_encoding, req.mutable_a());
+  SetMatrix(b, options_.raw_encoding, req.mutable_b());
   req.set_bits(bits);
   req.set_strategy(strategy);
   v1::IntGemmResponse resp;
@@ -245,7 +236,7 @@ StatusOr<v1::MatrixInfo> Client::Upload(MatrixView<float> b, const std::string& 
                                         bool keep_data) {
   v1::UploadMatrixRequest req;
   req.set_name(name);
-  SetFloat(b, options_.raw_encoding, req.mutable_matrix());
+  SetMatrix(b, options_.raw_encoding, req.mutable_matrix());
   req.set_bits(bits);
   *req.mutable_quant() = quant;
   v1::UploadMatrixResponse resp;

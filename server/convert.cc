@@ -44,23 +44,31 @@ Status CheckShape(const Proto& m, const std::string& field, size_t elem_bytes,
 
 }  // namespace
 
+namespace {
+
+// A view into the proto's raw bytes or repeated field: no copy. Little-endian
+// hosts only (x86-64, aarch64): raw bytes are the values.
+template <typename T, typename Proto>
+StatusOr<MatrixView<T>> DecodeView(const Proto& m, const std::string& field,
+                                   const Limits& limits) {
+  IMUNPACK_RETURN_IF_ERROR(CheckShape(m, field, sizeof(T), limits));
+  const T* data = m.raw().empty() ? m.values().data()
+                                  : reinterpret_cast<const T*>(m.raw().data());
+  return MatrixView<T>{data, m.rows(), m.cols()};
+}
+
+}  // namespace
+
 StatusOr<MatrixView<float>> DecodeFloat(const v1::FloatMatrix& m,
                                         const std::string& field,
                                         const Limits& limits) {
-  IMUNPACK_RETURN_IF_ERROR(CheckShape(m, field, sizeof(float), limits));
-  // Little-endian hosts only (x86-64, aarch64): raw bytes are the floats.
-  const float* data = m.raw().empty() ? m.values().data()
-                                      : reinterpret_cast<const float*>(m.raw().data());
-  return MatrixView<float>{data, m.rows(), m.cols()};
+  return DecodeView<float>(m, field, limits);
 }
 
 StatusOr<MatrixView<int32_t>> DecodeInt32(const v1::Int32Matrix& m,
                                           const std::string& field,
                                           const Limits& limits) {
-  IMUNPACK_RETURN_IF_ERROR(CheckShape(m, field, sizeof(int32_t), limits));
-  const int32_t* data = m.raw().empty() ? m.values().data()
-                                        : reinterpret_cast<const int32_t*>(m.raw().data());
-  return MatrixView<int32_t>{data, m.rows(), m.cols()};
+  return DecodeView<int32_t>(m, field, limits);
 }
 
 Status CheckWork(int64_t m, int64_t k, int64_t n, const Limits& limits) {
@@ -134,24 +142,27 @@ StatusOr<GemmConfig> DecodeConfig(int32_t bits, v1::Strategy strategy,
   return cfg;
 }
 
-void EncodeFloat(const Matrix<float>& c, bool raw, v1::FloatMatrix* out) {
+namespace {
+
+template <typename T, typename Proto>
+void EncodeMatrix(const Matrix<T>& c, bool raw, Proto* out) {
   out->set_rows(c.rows());
   out->set_cols(c.cols());
   if (raw) {
-    out->set_raw(reinterpret_cast<const char*>(c.data()), c.size() * sizeof(float));
+    out->set_raw(reinterpret_cast<const char*>(c.data()), c.size() * sizeof(T));
   } else {
     out->mutable_values()->Add(c.data(), c.data() + c.size());
   }
 }
 
+}  // namespace
+
+void EncodeFloat(const Matrix<float>& c, bool raw, v1::FloatMatrix* out) {
+  EncodeMatrix(c, raw, out);
+}
+
 void EncodeInt64(const Matrix<int64_t>& c, bool raw, v1::Int64Matrix* out) {
-  out->set_rows(c.rows());
-  out->set_cols(c.cols());
-  if (raw) {
-    out->set_raw(reinterpret_cast<const char*>(c.data()), c.size() * sizeof(int64_t));
-  } else {
-    out->mutable_values()->Add(c.data(), c.data() + c.size());
-  }
+  EncodeMatrix(c, raw, out);
 }
 
 namespace {

@@ -27,6 +27,19 @@ std::string OverheadLine(const Overhead& ov) {
   return buf;
 }
 
+// The fields Gemm and IntGemm responses share.
+template <typename Resp>
+void FillResponse(const std::string& request_id, const std::string& replica_id,
+                  const Overhead& ov, double queue_ms, std::chrono::steady_clock::time_point start,
+                  Resp* resp) {
+  resp->set_request_id(request_id);
+  resp->set_replica_id(replica_id);
+  EncodeOverhead(ov, resp->mutable_overhead());
+  v1::PhaseTimes* t = resp->mutable_overhead()->mutable_times();
+  t->set_queue_ms(queue_ms);
+  t->set_server_ms(Ms(std::chrono::steady_clock::now() - start));
+}
+
 }  // namespace
 
 GemmServiceImpl::GemmServiceImpl(const ServiceOptions& options, WorkerPool* pool,
@@ -53,6 +66,18 @@ void GemmServiceImpl::Finish(grpc::ServerUnaryReactor* reactor, const char* rpc,
                  StatusCodeName(status.code()), ms, status.message());
   }
   reactor->Finish(ToGrpc(status));
+}
+
+StatusOr<Matrix<float>> GemmServiceImpl::ComputeGemm(const v1::GemmRequest& req,
+                                                     MatrixView<float> a, MatrixView<float> b,
+                                                     const GemmConfig& cfg, Overhead* ov) {
+  if (req.b_source_case() != v1::GemmRequest::kBHandle) return FloatGemm(a, b, cfg, ov);
+  StatusOr<std::shared_ptr<const PreparedB>> pb = store_->Use(req.b_handle());
+  if (!pb.ok()) return pb.status();
+  IMUNPACK_RETURN_IF_ERROR(ValidateGemm(a.rows, a.cols, (*pb)->rows(), (*pb)->cols(), cfg));
+  IMUNPACK_RETURN_IF_ERROR(CheckWork(a.rows, a.cols, (*pb)->cols(), options_.limits));
+  // The shared pointer keeps B alive even if it is deleted meanwhile.
+  return FloatGemm(a, **pb, cfg, ov);
 }
 
 grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx,
@@ -101,38 +126,19 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
     metrics_->ObserveQueueWait(queue_ms / 1000.0);
     Status s = Interrupted(ctx);  // expired in the queue: never computed
     Overhead ov;
-    StatusOr<Matrix<float>> c = Status();
     if (s.ok()) {
       cfg.check_continue = [ctx] { return Interrupted(ctx); };
-      if (has_handle) {
-        StatusOr<std::shared_ptr<const PreparedB>> pb = store_->Use(req->b_handle());
-        if (!pb.ok()) {
-          s = pb.status();
-        } else {
-          s = ValidateGemm(a.rows, a.cols, (*pb)->rows(), (*pb)->cols(), cfg);
-          if (s.ok()) s = CheckWork(a.rows, a.cols, (*pb)->cols(), options_.limits);
-          if (s.ok()) {
-            c = FloatGemm(a, **pb, cfg, &ov);
-            s = c.status();
-          }
+      StatusOr<Matrix<float>> c = ComputeGemm(*req, a, b, cfg, &ov);
+      s = c.status();
+      if (s.ok()) {
+        EncodeFloat(*c, raw, resp->mutable_c());
+        FillResponse(req->request_id(), options_.replica_id, ov, queue_ms, start, resp);
+        if (ov.verified) {
+          resp->mutable_verification()->set_max_abs_error(ov.max_abs_error);
+          resp->mutable_verification()->set_rel_fro_error(ov.rel_fro_error);
         }
-      } else {
-        c = FloatGemm(a, b, cfg, &ov);
-        s = c.status();
+        metrics_->ObserveUnpackRatio(ov.unpack_ratio);
       }
-    }
-    if (s.ok()) {
-      resp->set_request_id(req->request_id());
-      resp->set_replica_id(options_.replica_id);
-      EncodeFloat(*c, raw, resp->mutable_c());
-      EncodeOverhead(ov, resp->mutable_overhead());
-      resp->mutable_overhead()->mutable_times()->set_queue_ms(queue_ms);
-      resp->mutable_overhead()->mutable_times()->set_server_ms(Ms(Clock::now() - start));
-      if (ov.verified) {
-        resp->mutable_verification()->set_max_abs_error(ov.max_abs_error);
-        resp->mutable_verification()->set_rel_fro_error(ov.rel_fro_error);
-      }
-      metrics_->ObserveUnpackRatio(ov.unpack_ratio);
     }
     Finish(reactor, "Gemm", req->request_id(), start, s,
            s.ok() ? OverheadLine(ov) + " queue_ms=" + std::to_string(queue_ms) : "");
@@ -170,12 +176,8 @@ grpc::ServerUnaryReactor* GemmServiceImpl::IntGemm(grpc::CallbackServerContext* 
       StatusOr<Matrix<int64_t>> c = imunpack::IntGemm(a, b, cfg, &ov);
       s = c.status();
       if (s.ok()) {
-        resp->set_request_id(req->request_id());
-        resp->set_replica_id(options_.replica_id);
         EncodeInt64(*c, raw, resp->mutable_c());
-        EncodeOverhead(ov, resp->mutable_overhead());
-        resp->mutable_overhead()->mutable_times()->set_queue_ms(queue_ms);
-        resp->mutable_overhead()->mutable_times()->set_server_ms(Ms(Clock::now() - start));
+        FillResponse(req->request_id(), options_.replica_id, ov, queue_ms, start, resp);
         metrics_->ObserveUnpackRatio(ov.unpack_ratio);
       }
     }

@@ -53,6 +53,10 @@ class GemmServiceImpl final : public v1::GemmService::CallbackService {
   // Records metrics and a log line, then finishes the call.
   void Finish(grpc::ServerUnaryReactor* reactor, const char* rpc, const std::string& id,
               Clock::time_point start, const Status& status, const std::string& detail);
+  // The kernels' part of Gemm, with B inline or registered.
+  StatusOr<Matrix<float>> ComputeGemm(const v1::GemmRequest& req, MatrixView<float> a,
+                                      MatrixView<float> b, const GemmConfig& cfg,
+                                      Overhead* ov);
   // Deadline passed or client gone: the status to stop with, else OK.
   static Status Interrupted(grpc::CallbackServerContext* ctx);
 
