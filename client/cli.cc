@@ -145,6 +145,8 @@ int main(int argc, char** argv) {
   upload->add_option("--bits", bits, "b in [2, 8]")->capture_default_str();
   upload->add_option("--percentile", percentile_b, "beta")->capture_default_str();
   upload->add_option("--levels", levels, "d (0: 2^b - 1)")->capture_default_str();
+  upload->add_option("--strategy", strategy, "B's unpacking, fixed at upload: auto | row | column | both")
+      ->capture_default_str();
   CLI::App* del = app.add_subcommand("delete", "delete a registered matrix");
   std::string del_handle;
   del->add_option("handle", del_handle, "handle")->required();
@@ -190,7 +192,7 @@ int main(int argc, char** argv) {
     v1::QuantConfig q;
     q.set_percentile(percentile_b);
     q.set_levels(levels);
-    StatusOr<v1::MatrixInfo> info = cl.Upload(*b, up_name, bits, q);
+    StatusOr<v1::MatrixInfo> info = cl.Upload(*b, up_name, bits, q, false, ParseStrategy(strategy));
     if (!info.ok()) return Fail(info.status());
     std::printf("%s\n", info->handle().c_str());
     return 0;

@@ -196,7 +196,7 @@ StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, const std::string& b_hand
   StatusOr<GemmResult> r = GemmHandle(a, current, kept->cols, p);
   if (r.ok() || r.status().code() != StatusCode::kNotFound) return r;
   // Gone on the server: register the kept copy again, then retry once.
-  StatusOr<v1::MatrixInfo> again = Upload(kept->b, kept->name, kept->bits, kept->quant);
+  StatusOr<v1::MatrixInfo> again = Upload(kept->b, kept->name, kept->bits, kept->quant, false, kept->strategy);
   if (!again.ok()) return again.status();
   {
     std::lock_guard<std::mutex> lock(kept_mu_);
@@ -233,12 +233,13 @@ StatusOr<IntGemmResult> Client::IntGemm(MatrixView<int32_t> a, MatrixView<int32_
 
 StatusOr<v1::MatrixInfo> Client::Upload(MatrixView<float> b, const std::string& name,
                                         int bits, const v1::QuantConfig& quant,
-                                        bool keep_data) {
+                                        bool keep_data, v1::Strategy strategy) {
   v1::UploadMatrixRequest req;
   req.set_name(name);
   SetMatrix(b, options_.raw_encoding, req.mutable_matrix());
   req.set_bits(bits);
   *req.mutable_quant() = quant;
+  req.set_strategy(strategy);
   v1::UploadMatrixResponse resp;
   IMUNPACK_RETURN_IF_ERROR(Call(req, &resp, &v1::GemmService::Stub::UploadMatrix));
   if (keep_data) {
@@ -248,6 +249,7 @@ StatusOr<v1::MatrixInfo> Client::Upload(MatrixView<float> b, const std::string& 
     kept->name = name;
     kept->bits = bits;
     kept->quant = quant;
+    kept->strategy = strategy;
     kept->current = resp.info().handle();
     kept->cols = b.cols;
     std::lock_guard<std::mutex> lock(kept_mu_);

@@ -77,7 +77,8 @@ class Client {
   // handle gone (server restarted, matrix evicted, another replica) uploads
   // it again and retries; the original handle stays valid for this client.
   StatusOr<v1::MatrixInfo> Upload(MatrixView<float> b, const std::string& name, int bits,
-                                  const v1::QuantConfig& quant, bool keep_data = false);
+                                  const v1::QuantConfig& quant, bool keep_data = false,
+                                  v1::Strategy strategy = v1::STRATEGY_AUTO);
   Status Delete(const std::string& handle);
   StatusOr<v1::ListMatricesResponse> List();
   StatusOr<v1::ServerInfo> Info();
@@ -96,6 +97,7 @@ class Client {
     std::string name;
     int bits;
     v1::QuantConfig quant;
+    v1::Strategy strategy;
     std::string current;  // the handle the server knows now
     int64_t cols;
   };

@@ -40,10 +40,11 @@ Status Continue(const GemmConfig& cfg) {
   return cfg.check_continue ? cfg.check_continue() : Status::Ok();
 }
 
-// b_coords: B's heavy list in outer/inner coordinates, when already known.
+// b_coords: B's heavy list in outer/inner coordinates, when already known;
+// b_plan: B's fixed unpack plan, if any (then only A is planned).
 Status RunCore(const SplitOperand& a, const SplitOperand& b,
-               const std::vector<HeavyCoord>* b_coords, const GemmConfig& cfg,
-               Stopwatch* sw, Overhead* ov, Core* core) {
+               const std::vector<HeavyCoord>* b_coords, const OperandPlan* b_plan,
+               const GemmConfig& cfg, Stopwatch* sw, Overhead* ov, Core* core) {
   const int64_t m = a.rows, k = a.cols, n = b.cols;
   IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
   std::vector<HeavyCoord> ah = ToCoords(a, Operand::kA, cfg.bits);
@@ -53,7 +54,8 @@ Status RunCore(const SplitOperand& a, const SplitOperand& b,
     b_coords = &own_bh;
   }
   const std::vector<HeavyCoord>& bh = *b_coords;
-  GemmPlan plan = PlanGemm(ah, bh, m, k, n, cfg.strategy);
+  GemmPlan plan = b_plan ? PlanGemmWithB(ah, *b_plan, m, k, n, cfg.strategy)
+                         : PlanGemm(ah, bh, m, k, n, cfg.strategy);
   ov->times.plan_ms = sw->Lap();
 
   IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
@@ -165,14 +167,16 @@ Status ValidateGemm(int64_t a_rows, int64_t a_cols, int64_t b_rows,
 
 int64_t PreparedB::bytes() const {
   return static_cast<int64_t>(split.base.size()) +
+         static_cast<int64_t>((plan.outer_extra.size() + plan.inner_extra.size()) *
+                              sizeof(int32_t)) +
          static_cast<int64_t>(split.heavy.size() * sizeof(HeavyEntry)) +
          static_cast<int64_t>(coords.size() * sizeof(HeavyCoord)) +
          static_cast<int64_t>((scales.alpha.size() + scales.sigma.size()) * sizeof(float));
 }
 
 StatusOr<std::shared_ptr<const PreparedB>> PrepareB(MatrixView<float> b,
-                                                    const QuantConfig& quant,
-                                                    int bits) {
+                                                    const QuantConfig& quant, int bits,
+                                                    Strategy strategy) {
   IMUNPACK_RETURN_IF_ERROR(ValidateBits(bits));
   IMUNPACK_RETURN_IF_ERROR(ValidateQuantConfig(quant, bits, "b"));
   if (b.rows <= 0 || b.cols <= 0) {
@@ -189,6 +193,7 @@ StatusOr<std::shared_ptr<const PreparedB>> PrepareB(MatrixView<float> b,
   p->select_ms = sw.Lap();
   QuantizeSplit(b, p->scales, bits, Operand::kB, &p->split);
   p->coords = ToCoords(p->split, Operand::kB, bits);
+  p->plan = PlanOperandAlone(p->coords, b.cols, b.rows, strategy);
   p->quantize_ms = sw.Lap();
   return std::shared_ptr<const PreparedB>(std::move(p));
 }
@@ -197,8 +202,9 @@ namespace {
 
 // The float pipeline after B is prepared: A's select and quantize, the core,
 // the dequantizing reassembly.
+// fixed_b_plan: use B's own plan (registered B) rather than plan both.
 StatusOr<Matrix<float>> FloatGemmImpl(MatrixView<float> a, MatrixView<float> b_for_verify,
-                                      const PreparedB& b, GemmConfig cfg,
+                                      const PreparedB& b, bool fixed_b_plan, GemmConfig cfg,
                                       Stopwatch* sw, Overhead* ov) {
   cfg.bits = b.bits;
   IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
@@ -212,7 +218,8 @@ StatusOr<Matrix<float>> FloatGemmImpl(MatrixView<float> a, MatrixView<float> b_f
   ov->times.quantize_ms += sw->Lap();
 
   Core core;
-  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, b.split, &b.coords, cfg, sw, ov, &core));
+  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, b.split, &b.coords, fixed_b_plan ? &b.plan : nullptr,
+                                   cfg, sw, ov, &core));
   Matrix<float> c = ReassembleFloat(core.unpacked, core.products, core.width,
                                     Inverses(sa->sigma), Inverses(b.scales.sigma));
   ov->times.reassemble_ms = sw->Lap();
@@ -240,7 +247,7 @@ StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
   ov->times.select_ms = (*pb)->select_ms;
   ov->times.quantize_ms = (*pb)->quantize_ms;
   sw.Lap();
-  return FloatGemmImpl(a, b, **pb, cfg, &sw, ov);
+  return FloatGemmImpl(a, b, **pb, /*fixed_b_plan=*/false, cfg, &sw, ov);
 }
 
 StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, const PreparedB& b,
@@ -255,7 +262,7 @@ StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, const PreparedB& b,
   ThreadScope threads(cfg.threads);
   Stopwatch sw;
   // No float B to verify against: verification needs the inline form.
-  return FloatGemmImpl(a, MatrixView<float>{}, b, c, &sw, ov);
+  return FloatGemmImpl(a, MatrixView<float>{}, b, /*fixed_b_plan=*/true, c, &sw, ov);
 }
 
 StatusOr<Matrix<int64_t>> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
@@ -273,7 +280,7 @@ StatusOr<Matrix<int64_t>> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
   ov->times.quantize_ms = sw.Lap();
 
   Core core;
-  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, qb, nullptr, cfg, &sw, ov, &core));
+  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, qb, nullptr, nullptr, cfg, &sw, ov, &core));
   StatusOr<Matrix<int64_t>> c = ReassembleInt(core.unpacked, core.products, core.width);
   ov->times.reassemble_ms = sw.Lap();
   ov->times.total_ms = sw.Total();

@@ -66,6 +66,7 @@ struct PreparedB {
   Scales scales;
   SplitOperand split;               // k x n
   std::vector<HeavyCoord> coords;   // split's heavy list, outer = column
+  OperandPlan plan;                 // B's unpacking, fixed for every GEMM
   double select_ms = 0, quantize_ms = 0;
   int64_t rows() const { return split.rows; }
   int64_t cols() const { return split.cols; }
@@ -73,10 +74,12 @@ struct PreparedB {
   int64_t bytes() const;
 };
 
-// Validates and prepares B (k x n) at `bits` with `quant`.
+// Validates and prepares B (k x n) at `bits` with `quant`; its unpack plan
+// is chosen now with `strategy` (kAuto: the smallest unpacked B) and every
+// GEMM with it plans only A.
 StatusOr<std::shared_ptr<const PreparedB>> PrepareB(MatrixView<float> b,
-                                                    const QuantConfig& quant,
-                                                    int bits);
+                                                    const QuantConfig& quant, int bits,
+                                                    Strategy strategy = Strategy::kAuto);
 
 // C ≈ A·B for float A (m x k) and B (k x n) through b-bit integer GEMMs.
 // The integer product of the quantized operands is exact; the only error is
@@ -86,7 +89,8 @@ StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
                                   Overhead* overhead = nullptr);
 
 // The same with a prepared B; config.bits and config.b are ignored (B keeps
-// those it was prepared with) and B's select/quantize times are not charged.
+// those it was prepared with, and its plan), config.strategy applies to A,
+// and B's select/quantize times are not charged.
 StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, const PreparedB& b,
                                   const GemmConfig& config,
                                   Overhead* overhead = nullptr);

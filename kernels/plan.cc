@@ -171,24 +171,27 @@ GemmPlan CombinePlans(OperandPlan a, OperandPlan b, int64_t m, int64_t k,
   return g;
 }
 
-GemmPlan PlanGemm(const std::vector<HeavyCoord>& a_heavy,
-                  const std::vector<HeavyCoord>& b_heavy, int64_t m, int64_t k,
-                  int64_t n, Strategy strategy) {
+namespace {
+
+// Candidate plans of one operand: the given strategy, or all three.
+std::vector<OperandPlan> Candidates(const std::vector<HeavyCoord>& heavy, int64_t outer,
+                                    int64_t inner, Strategy strategy) {
+  std::vector<OperandPlan> out;
   if (strategy != Strategy::kAuto) {
-    return CombinePlans(PlanOperand(a_heavy, m, k, strategy),
-                        PlanOperand(b_heavy, n, k, strategy), m, k, n);
+    out.push_back(PlanOperand(heavy, outer, inner, strategy));
+    return out;
   }
-  const Strategy kAll[] = {Strategy::kRow, Strategy::kColumn, Strategy::kBoth};
-  std::vector<OperandPlan> pa, pb;
-  for (Strategy s : kAll) {
+  for (Strategy s : {Strategy::kRow, Strategy::kColumn, Strategy::kBoth}) {
     // Without heavy hitters every strategy is the identity: plan once.
-    if (a_heavy.empty() && !pa.empty()) break;
-    pa.push_back(PlanOperand(a_heavy, m, k, s));
+    if (heavy.empty() && !out.empty()) break;
+    out.push_back(PlanOperand(heavy, outer, inner, s));
   }
-  for (Strategy s : kAll) {
-    if (b_heavy.empty() && !pb.empty()) break;
-    pb.push_back(PlanOperand(b_heavy, n, k, s));
-  }
+  return out;
+}
+
+// The pair with the smallest m'·k'·n' (first wins ties).
+GemmPlan Best(std::vector<OperandPlan> pa, const std::vector<OperandPlan>& pb, int64_t m,
+              int64_t k, int64_t n) {
   // m'·k'·n' can exceed 2^63 in principle; compare in 128 bits.
   unsigned __int128 best = ~static_cast<unsigned __int128>(0);
   size_t bi = 0, bj = 0;
@@ -207,7 +210,39 @@ GemmPlan PlanGemm(const std::vector<HeavyCoord>& a_heavy,
       }
     }
   }
-  return CombinePlans(std::move(pa[bi]), std::move(pb[bj]), m, k, n);
+  return CombinePlans(std::move(pa[bi]), pb[bj], m, k, n);
+}
+
+}  // namespace
+
+GemmPlan PlanGemm(const std::vector<HeavyCoord>& a_heavy,
+                  const std::vector<HeavyCoord>& b_heavy, int64_t m, int64_t k,
+                  int64_t n, Strategy strategy) {
+  return Best(Candidates(a_heavy, m, k, strategy), Candidates(b_heavy, n, k, strategy), m, k,
+              n);
+}
+
+OperandPlan PlanOperandAlone(const std::vector<HeavyCoord>& heavy, int64_t outer,
+                             int64_t inner, Strategy strategy) {
+  std::vector<OperandPlan> c = Candidates(heavy, outer, inner, strategy);
+  size_t best = 0;
+  unsigned __int128 best_cost = ~static_cast<unsigned __int128>(0);
+  for (size_t i = 0; i < c.size(); ++i) {
+    int64_t inner_u = inner;
+    for (int32_t x : c[i].inner_extra) inner_u += x;
+    const unsigned __int128 cost =
+        static_cast<unsigned __int128>(outer + c[i].total_outer_extra) * inner_u;
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = i;
+    }
+  }
+  return std::move(c[best]);
+}
+
+GemmPlan PlanGemmWithB(const std::vector<HeavyCoord>& a_heavy, const OperandPlan& b_plan,
+                       int64_t m, int64_t k, int64_t n, Strategy a_strategy) {
+  return Best(Candidates(a_heavy, m, k, a_strategy), {b_plan}, m, k, n);
 }
 
 }  // namespace imunpack

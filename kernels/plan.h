@@ -63,6 +63,15 @@ GemmPlan PlanGemm(const std::vector<HeavyCoord>& a_heavy,
                   const std::vector<HeavyCoord>& b_heavy, int64_t m, int64_t k,
                   int64_t n, Strategy strategy);
 
+// B's plan alone, fixed before any A is known (registered weights). kAuto
+// takes the smallest unpacked B, (n + sum R)·(k + sum C).
+OperandPlan PlanOperandAlone(const std::vector<HeavyCoord>& heavy, int64_t outer,
+                             int64_t inner, Strategy strategy);
+
+// Plans A against a fixed B plan; kAuto searches A's three strategies.
+GemmPlan PlanGemmWithB(const std::vector<HeavyCoord>& a_heavy, const OperandPlan& b_plan,
+                       int64_t m, int64_t k, int64_t n, Strategy a_strategy);
+
 }  // namespace imunpack
 
 #endif  // IMUNPACK_KERNELS_PLAN_H_

@@ -165,7 +165,6 @@ void EncodeInt64(const Matrix<int64_t>& c, bool raw, v1::Int64Matrix* out) {
   EncodeMatrix(c, raw, out);
 }
 
-namespace {
 v1::Strategy ToProto(Strategy s) {
   switch (s) {
     case Strategy::kRow:
@@ -178,7 +177,6 @@ v1::Strategy ToProto(Strategy s) {
       return v1::STRATEGY_AUTO;
   }
 }
-}  // namespace
 
 void EncodeOverhead(const Overhead& ov, v1::Overhead* out) {
   out->set_m(ov.m);

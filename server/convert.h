@@ -45,6 +45,7 @@ v1::QuantConfig EncodeQuant(const QuantConfig& q);
 void EncodeFloat(const Matrix<float>& c, bool raw, v1::FloatMatrix* out);
 void EncodeInt64(const Matrix<int64_t>& c, bool raw, v1::Int64Matrix* out);
 void EncodeOverhead(const Overhead& ov, v1::Overhead* out);
+v1::Strategy ToProto(Strategy s);
 
 grpc::Status ToGrpc(const Status& s);
 

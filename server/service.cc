@@ -27,6 +27,21 @@ std::string OverheadLine(const Overhead& ov) {
   return buf;
 }
 
+void FillInfo(const std::string& handle, const std::string& name, const PreparedB& b,
+              int64_t uses, v1::MatrixInfo* info) {
+  info->set_handle(handle);
+  info->set_name(name);
+  info->set_rows(b.rows());
+  info->set_cols(b.cols());
+  info->set_bits(b.bits);
+  *info->mutable_quant() = EncodeQuant(b.quant);
+  info->set_heavy(static_cast<int64_t>(b.split.heavy.size()));
+  info->set_bytes(b.bytes());
+  info->set_uses(uses);
+  info->set_strategy(ToProto(b.plan.strategy));
+  info->set_cols_unpacked(b.cols() + b.plan.total_outer_extra);
+}
+
 // The fields Gemm and IntGemm responses share.
 template <typename Resp>
 void FillResponse(const std::string& request_id, const std::string& replica_id,
@@ -200,23 +215,22 @@ grpc::ServerUnaryReactor* GemmServiceImpl::UploadMatrix(grpc::CallbackServerCont
     Finish(reactor, "UploadMatrix", req->name(), start, early, "");
     return reactor;
   }
+  StatusOr<GemmConfig> st_cfg = DecodeConfig(bits, req->strategy(), v1::QuantConfig(),
+                                             v1::QuantConfig(), false);
+  if (!st_cfg.ok()) {
+    Finish(reactor, "UploadMatrix", req->name(), start, st_cfg.status(), "");
+    return reactor;
+  }
+  const Strategy strategy = st_cfg->strategy;
   Status admitted = pool_->Submit(m->size() * 6, [=, this, m = *m, q = *q]() {
-    StatusOr<std::shared_ptr<const PreparedB>> pb = PrepareB(m, q, bits);
+    StatusOr<std::shared_ptr<const PreparedB>> pb = PrepareB(m, q, bits, strategy);
     Status s = pb.status();
     if (s.ok()) {
       int64_t evicted = 0;
       StatusOr<StoredMatrix> st = store_->Add(req->name(), *pb, &evicted);
       s = st.status();
       if (s.ok()) {
-        v1::MatrixInfo* info = resp->mutable_info();
-        info->set_handle(st->handle);
-        info->set_name(st->name);
-        info->set_rows((*pb)->rows());
-        info->set_cols((*pb)->cols());
-        info->set_bits(bits);
-        *info->mutable_quant() = EncodeQuant(q);
-        info->set_heavy(static_cast<int64_t>((*pb)->split.heavy.size()));
-        info->set_bytes((*pb)->bytes());
+        FillInfo(st->handle, st->name, **pb, 0, resp->mutable_info());
         resp->set_evicted(evicted);
       }
     }
@@ -242,16 +256,7 @@ grpc::ServerUnaryReactor* GemmServiceImpl::ListMatrices(grpc::CallbackServerCont
   const Clock::time_point start = Clock::now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   for (const StoredMatrix& m : store_->List()) {
-    v1::MatrixInfo* info = resp->add_matrices();
-    info->set_handle(m.handle);
-    info->set_name(m.name);
-    info->set_rows(m.prepared->rows());
-    info->set_cols(m.prepared->cols());
-    info->set_bits(m.prepared->bits);
-    *info->mutable_quant() = EncodeQuant(m.prepared->quant);
-    info->set_heavy(static_cast<int64_t>(m.prepared->split.heavy.size()));
-    info->set_bytes(m.prepared->bytes());
-    info->set_uses(m.uses);
+    FillInfo(m.handle, m.name, *m.prepared, m.uses, resp->add_matrices());
   }
   resp->set_total_bytes(store_->bytes());
   resp->set_budget_bytes(store_->budget());

@@ -186,3 +186,36 @@ TEST(FloatGemmTest, CheckContinueStopsBetweenPhases) {
 
 }  // namespace
 }  // namespace imunpack
+
+namespace imunpack {
+namespace {
+
+TEST(FloatGemmTest, PreparedBKeepsItsPlan) {
+  Matrix<float> a = Generate(Distribution::kOutlierChannels, 24, 80, 7, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kStudentT, 80, 12, 8, Operand::kB);
+  QuantConfig qb{0.99, 0, Granularity::kTensor};
+  for (Strategy sb : {Strategy::kRow, Strategy::kColumn, Strategy::kBoth}) {
+    StatusOr<std::shared_ptr<const PreparedB>> pb = PrepareB(b, qb, 8, sb);
+    ASSERT_TRUE(pb.ok());
+    for (Strategy sa : {Strategy::kAuto, Strategy::kRow, Strategy::kColumn}) {
+      GemmConfig cfg;
+      cfg.strategy = sa;
+      cfg.a.percentile = 0.99;
+      cfg.b = qb;
+      Overhead ov;
+      StatusOr<Matrix<float>> c = FloatGemm(a, **pb, cfg, &ov);
+      ASSERT_TRUE(c.ok());
+      EXPECT_EQ(ov.strategy_b, sb);
+      if (sa != Strategy::kAuto) {
+        EXPECT_EQ(ov.strategy_a, sa);
+      }
+      // Whatever the plans, the integer product is exact: same bits.
+      StatusOr<Matrix<float>> inline_c = FloatGemm(a, b, cfg);
+      ASSERT_TRUE(inline_c.ok());
+      for (int64_t i = 0; i < c->size(); ++i) ASSERT_EQ(c->data()[i], inline_c->data()[i]);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace imunpack

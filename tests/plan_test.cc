@@ -125,3 +125,41 @@ TEST(PlanTest, AutoMixesStrategiesPerOperand) {
 
 }  // namespace
 }  // namespace imunpack
+
+namespace imunpack {
+namespace {
+
+TEST(PlanTest, FixedBPlanAndAutoOverA) {
+  std::mt19937_64 rng(4);
+  for (int bits : {3, 8}) {
+    for (testing::IntDist db : {testing::IntDist::kGaussian, testing::IntDist::kOutlierRows}) {
+      Matrix<int32_t> a = testing::RandomInt(testing::IntDist::kOutlierColumns, 23, 31, bits, rng);
+      Matrix<int32_t> b = testing::RandomInt(db, 31, 17, bits, rng);
+      auto ah = CoordsOf(a, Operand::kA, bits);
+      auto bh = CoordsOf(b, Operand::kB, bits);
+      // Alone, AUTO takes the smallest unpacked B.
+      OperandPlan alone = PlanOperandAlone(bh, 17, 31, Strategy::kAuto);
+      auto size = [](const OperandPlan& p, int64_t outer, int64_t inner) {
+        int64_t iu = inner;
+        for (int32_t x : p.inner_extra) iu += x;
+        return (outer + p.total_outer_extra) * iu;
+      };
+      for (Strategy s : {Strategy::kRow, Strategy::kColumn, Strategy::kBoth}) {
+        EXPECT_LE(size(alone, 17, 31), size(PlanOperand(bh, 17, 31, s), 17, 31));
+      }
+      // With B fixed, AUTO over A is never worse than any single A strategy.
+      auto work = [](const GemmPlan& p) {
+        return static_cast<double>(p.m_unpacked) * p.k_unpacked * p.n_unpacked;
+      };
+      GemmPlan best = PlanGemmWithB(ah, alone, 23, 31, 17, Strategy::kAuto);
+      EXPECT_EQ(best.b.outer_extra, alone.outer_extra);
+      EXPECT_EQ(best.b.inner_extra, alone.inner_extra);
+      for (Strategy s : {Strategy::kRow, Strategy::kColumn, Strategy::kBoth}) {
+        EXPECT_LE(work(best), work(PlanGemmWithB(ah, alone, 23, 31, 17, s)));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace imunpack

@@ -293,16 +293,20 @@ TEST_F(ServerTest, RegisteredMatrixLifecycle) {
   Matrix<float> b = Generate(Distribution::kStudentT, 64, 24, 6, Operand::kB);
   v1::QuantConfig q;
   q.set_percentile(0.999);
-  StatusOr<v1::MatrixInfo> info = client_->Upload(b, "weights", 7, q);
+  StatusOr<v1::MatrixInfo> info =
+      client_->Upload(b, "weights", 7, q, false, v1::STRATEGY_ROW);
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_EQ(info->rows(), 64);
   EXPECT_EQ(info->cols(), 24);
+  EXPECT_EQ(info->strategy(), v1::STRATEGY_ROW);
+  EXPECT_GE(info->cols_unpacked(), 24);
   client::GemmParams p;
   p.bits = 7;
   p.a_quant.set_percentile(0.99);
   p.b_quant = q;
   StatusOr<client::GemmResult> by_handle = client_->Gemm(a, info->handle(), p);
   ASSERT_TRUE(by_handle.ok()) << by_handle.status().ToString();
+  EXPECT_EQ(by_handle->overhead.strategy_b(), v1::STRATEGY_ROW);  // fixed at upload
   StatusOr<client::GemmResult> inline_b = client_->Gemm(a, b, p);
   ASSERT_TRUE(inline_b.ok());
   ExpectSameBits(by_handle->c, inline_b->c, "registered vs inline");
