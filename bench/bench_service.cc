@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   int reps = 5, threads = 0;
   double percentile_a = 0.999;
   bool json = false;
+  int64_t load_shape = 0;
+  int load_clients = 8, load_requests = 40;
   CLI::App app{"imunpack-bench-service: local pipeline vs the same GEMM over gRPC on 127.0.0.1"};
   app.add_option("--m", m, "rows of A (activations)")->capture_default_str();
   app.add_option("--k", k, "inner dimension")->capture_default_str();
@@ -35,9 +38,59 @@ int main(int argc, char** argv) {
   app.add_option("--reps", reps, "timed repetitions")->capture_default_str();
   app.add_option("--threads", threads, "threads (0: all cores)")->capture_default_str();
   app.add_flag("--json", json, "print one JSON object");
+  app.add_option("--load-shape", load_shape,
+                 "instead: throughput of s x s x s GEMMs from --load-clients concurrent "
+                 "clients, one worker with every thread vs one worker per thread");
+  app.add_option("--load-clients", load_clients, "concurrent clients")->capture_default_str();
+  app.add_option("--load-requests", load_requests, "requests per client")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   omp_set_num_threads(threads);
+
+  if (load_shape > 0) {
+    // Closed loop: each client sends its requests back to back.
+    spdlog::set_level(spdlog::level::warn);
+    Matrix<float> la = Generate(Distribution::kOutlierChannels, load_shape, load_shape, 1, Operand::kA);
+    Matrix<float> lb = Generate(Distribution::kGaussian, load_shape, load_shape, 1, Operand::kB);
+    std::printf("closed-loop load: %lld^3 GEMMs, %d clients x %d requests, %d cores\n",
+                (long long)load_shape, load_clients, load_requests, threads);
+    for (auto [workers, per] : {std::pair{1, threads}, std::pair{threads, 1}}) {
+      server::ServerOptions lo;
+      lo.address = "127.0.0.1:0";
+      lo.pool.workers = workers;
+      lo.pool.threads_per_worker = per;
+      lo.pool.queue_capacity = 4 * load_clients;
+      server::ImunpackServer ls(lo);
+      if (!ls.Start().ok()) return 1;
+      client::ClientOptions lco;
+      lco.targets = {"127.0.0.1:" + std::to_string(ls.port())};
+      client::Client lc(lco);
+      std::vector<std::vector<double>> lat(load_clients);
+      std::atomic<int> failures{0};
+      Stopwatch wall;
+      std::vector<std::thread> ts;
+      for (int c = 0; c < load_clients; ++c) {
+        ts.emplace_back([&, c] {
+          for (int r = 0; r < load_requests; ++r) {
+            Stopwatch one;
+            if (!lc.Gemm(la, lb, client::GemmParams()).ok()) failures++;
+            lat[c].push_back(one.Lap());
+          }
+        });
+      }
+      for (auto& t : ts) t.join();
+      const double secs = wall.Total() / 1000;
+      std::vector<double> all;
+      for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+      std::sort(all.begin(), all.end());
+      std::printf("  %d worker%s x %d thread%s: %7.1f req/s, p50 %6.2f ms, p99 %6.2f ms, %d failed\n",
+                  workers, workers == 1 ? " " : "s", per, per == 1 ? " " : "s",
+                  all.size() / secs, all[all.size() / 2], all[all.size() * 99 / 100],
+                  failures.load());
+      ls.Shutdown();
+    }
+    return 0;
+  }
 
   server::ServerOptions so;
   so.address = "127.0.0.1:0";
