@@ -4,12 +4,13 @@
 # through sudo otherwise.
 set -euo pipefail
 
+# ocl-icd-opencl-dev is only a Recommends of libdnnl-dev, but oneDNN's CMake
+# config requires it, and recommends are not installed here.
 packages=(
   cmake g++ make pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libdnnl-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libdnnl-dev ocl-icd-opencl-dev libspdlog-dev libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
-  python3 python3-numpy
 )
 
 missing=()
