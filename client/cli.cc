@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   bool json = false;
   CLI::App app{"imunpack: client of the IM-Unpack GEMM service"};
   app.require_subcommand(1);
+  app.fallthrough();  // --target, --json, ... also after the subcommand
   app.add_option("--target", copts.targets, "server host:port (repeat for round_robin)")
       ->envname("IMUNPACK_TARGET");
   app.add_option("--max-message-mib", max_message_mib, "largest message (match the server)")
