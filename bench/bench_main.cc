@@ -59,21 +59,6 @@ uint16_t ToBf16(float f) {
   return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
 }
 
-struct Error {
-  double max_abs = 0, rel_fro = 0;
-};
-
-Error Compare(const float* x, const float* ref, int64_t n) {
-  double max_abs = 0, d2 = 0, r2 = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double d = static_cast<double>(x[i]) - ref[i];
-    max_abs = std::max(max_abs, std::fabs(d));
-    d2 += d * d;
-    r2 += static_cast<double>(ref[i]) * ref[i];
-  }
-  return {max_abs, r2 > 0 ? std::sqrt(d2 / r2) : std::sqrt(d2)};
-}
-
 int Run(const Options& o) {
   Distribution dist;
   if (!ParseDistribution(o.dist, &dist)) {
@@ -190,7 +175,7 @@ int Run(const Options& o) {
     if (want != c(i, j)) ++mismatches;
   }
   // Accuracy against fp32, of the pipeline and of clipped int8.
-  const Error err = Compare(c.data(), c32.data(), m * n);
+  const ErrorStats err = CompareToReference(c.data(), c32.data(), m * n);
   Matrix<float> c8f(m, n);
   {
     const auto& sa = qa->scales.sigma;
@@ -201,7 +186,7 @@ int Run(const Options& o) {
             c8[i * n + j] * (1.0 / static_cast<double>(sa.size() > 1 ? sa[i] : sa[0])) *
             (1.0 / static_cast<double>(sb.size() > 1 ? sb[j] : sb[0])));
   }
-  const Error err8 = Compare(c8f.data(), c32.data(), m * n);
+  const ErrorStats err8 = CompareToReference(c8f.data(), c32.data(), m * n);
 
   const double fp32_ms = Median(t32), bf16_ms = Median(t16), int8_ms = Median(t8);
   const double pipe_ms = Median(tp);

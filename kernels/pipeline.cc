@@ -109,22 +109,25 @@ void Verify(MatrixView<float> a, MatrixView<float> b, const Matrix<float>& c,
   Stopwatch sw;
   StatusOr<Matrix<float>> ref = Fp32Gemm(a, b);
   if (!ref.ok()) return;
-  double max_abs = 0, diff2 = 0, ref2 = 0;
-  const float* r = ref->data();
-  const float* x = c.data();
-  for (int64_t i = 0; i < c.size(); ++i) {
-    const double d = static_cast<double>(x[i]) - r[i];
-    max_abs = std::max(max_abs, std::fabs(d));
-    diff2 += d * d;
-    ref2 += static_cast<double>(r[i]) * r[i];
-  }
+  const ErrorStats e = CompareToReference(c.data(), ref->data(), c.size());
   ov->verified = true;
-  ov->max_abs_error = max_abs;
-  ov->rel_fro_error = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  ov->max_abs_error = e.max_abs;
+  ov->rel_fro_error = e.rel_fro;
   ov->times.verify_ms = sw.Lap();
 }
 
 }  // namespace
+
+ErrorStats CompareToReference(const float* x, const float* ref, int64_t n) {
+  double max_abs = 0, diff2 = 0, ref2 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - ref[i];
+    max_abs = std::max(max_abs, std::fabs(d));
+    diff2 += d * d;
+    ref2 += static_cast<double>(ref[i]) * ref[i];
+  }
+  return {max_abs, ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2)};
+}
 
 std::string Overhead::StrategyUsed() const {
   return std::string("A:") + StrategyName(strategy_a) + ",B:" + StrategyName(strategy_b);

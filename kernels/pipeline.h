@@ -106,6 +106,14 @@ StatusOr<Matrix<int64_t>> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
 Status ValidateGemm(int64_t a_rows, int64_t a_cols, int64_t b_rows,
                     int64_t b_cols, const GemmConfig& config);
 
+// Error of x against ref over n values: max |x - ref| and
+// ||x - ref||_F / ||ref||_F (the plain norm when ref is all zero).
+struct ErrorStats {
+  double max_abs = 0;
+  double rel_fro = 0;
+};
+ErrorStats CompareToReference(const float* x, const float* ref, int64_t n);
+
 // oneDNN fp32 GEMM (the reference the error is measured against).
 StatusOr<Matrix<float>> Fp32Gemm(MatrixView<float> a, MatrixView<float> b);
 
