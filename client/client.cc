@@ -181,19 +181,32 @@ StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, const std::string& b_hand
     if (it != kept_.end()) kept = it->second;
   }
   if (!kept) {
-    // The output width is the registered matrix's; ask the server.
-    StatusOr<v1::ListMatricesResponse> list = List();
-    if (!list.ok()) return list.status();
-    for (const v1::MatrixInfo& m : list->matrices())
-      if (m.handle() == b_handle) return GemmHandle(a, b_handle, m.cols(), p);
-    return Status(StatusCode::kNotFound, "b_handle \"" + b_handle + "\": not registered");
+    // The output width is the registered matrix's. A handle never changes
+    // its matrix, so the width is learned once (Upload or one List).
+    int64_t n = -1;
+    {
+      std::lock_guard<std::mutex> lock(kept_mu_);
+      auto it = cols_.find(b_handle);
+      if (it != cols_.end()) n = it->second;
+    }
+    if (n < 0) {
+      StatusOr<v1::ListMatricesResponse> list = List();
+      if (!list.ok()) return list.status();
+      std::lock_guard<std::mutex> lock(kept_mu_);
+      for (const v1::MatrixInfo& m : list->matrices()) {
+        cols_[m.handle()] = m.cols();
+        if (m.handle() == b_handle) n = m.cols();
+      }
+    }
+    if (n < 0) return Status(StatusCode::kNotFound, "b_handle \"" + b_handle + "\": not registered");
+    return GemmHandle(a, b_handle, n, p);
   }
   std::string current;
   {
     std::lock_guard<std::mutex> lock(kept_mu_);
     current = kept->current;
   }
-  StatusOr<GemmResult> r = GemmHandle(a, current, kept->cols, p);
+  StatusOr<GemmResult> r = GemmHandle(a, current, kept->b.cols(), p);
   if (r.ok() || r.status().code() != StatusCode::kNotFound) return r;
   // Gone on the server: register the kept copy again, then retry once.
   StatusOr<v1::MatrixInfo> again = Upload(kept->b, kept->name, kept->bits, kept->quant, false, kept->strategy);
@@ -202,7 +215,7 @@ StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, const std::string& b_hand
     std::lock_guard<std::mutex> lock(kept_mu_);
     kept->current = again->handle();
   }
-  return GemmHandle(a, again->handle(), kept->cols, p);
+  return GemmHandle(a, again->handle(), kept->b.cols(), p);
 }
 
 std::future<StatusOr<GemmResult>> Client::GemmAsync(Matrix<float> a, Matrix<float> b,
@@ -242,6 +255,10 @@ StatusOr<v1::MatrixInfo> Client::Upload(MatrixView<float> b, const std::string& 
   req.set_strategy(strategy);
   v1::UploadMatrixResponse resp;
   IMUNPACK_RETURN_IF_ERROR(Call(req, &resp, &v1::GemmService::Stub::UploadMatrix));
+  {
+    std::lock_guard<std::mutex> lock(kept_mu_);
+    cols_[resp.info().handle()] = b.cols;
+  }
   if (keep_data) {
     auto kept = std::make_shared<Kept>();
     kept->b = Matrix<float>(b.rows, b.cols);
@@ -251,7 +268,6 @@ StatusOr<v1::MatrixInfo> Client::Upload(MatrixView<float> b, const std::string& 
     kept->quant = quant;
     kept->strategy = strategy;
     kept->current = resp.info().handle();
-    kept->cols = b.cols;
     std::lock_guard<std::mutex> lock(kept_mu_);
     kept_[resp.info().handle()] = std::move(kept);
   }
@@ -267,6 +283,7 @@ Status Client::Delete(const std::string& handle) {
       server_handle = it->second->current;
       kept_.erase(it);
     }
+    cols_.erase(handle);
   }
   v1::DeleteMatrixRequest req;
   req.set_handle(server_handle);

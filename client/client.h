@@ -99,7 +99,6 @@ class Client {
     v1::QuantConfig quant;
     v1::Strategy strategy;
     std::string current;  // the handle the server knows now
-    int64_t cols;
   };
   StatusOr<GemmResult> GemmHandle(MatrixView<float> a, const std::string& server_handle,
                                   int64_t n, const GemmParams& p);
@@ -107,6 +106,7 @@ class Client {
   ClientOptions options_;
   std::mutex kept_mu_;
   std::map<std::string, std::shared_ptr<Kept>> kept_;  // by original handle; guarded
+  std::map<std::string, int64_t> cols_;  // known width of each handle; guarded
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::GemmService::Stub> stub_;
 };
