@@ -177,9 +177,13 @@ int64_t PreparedB::bytes() const {
          static_cast<int64_t>((scales.alpha.size() + scales.sigma.size()) * sizeof(float));
 }
 
-StatusOr<std::shared_ptr<const PreparedB>> PrepareB(MatrixView<float> b,
-                                                    const QuantConfig& quant, int bits,
-                                                    Strategy strategy) {
+namespace {
+
+// Quantizes and splits B; plans it alone only when `plan` is set (registered
+// B). Inline B is planned together with A, so a standalone plan is waste.
+StatusOr<std::shared_ptr<PreparedB>> PrepareBImpl(MatrixView<float> b,
+                                                  const QuantConfig& quant, int bits,
+                                                  const Strategy* plan) {
   IMUNPACK_RETURN_IF_ERROR(ValidateBits(bits));
   IMUNPACK_RETURN_IF_ERROR(ValidateQuantConfig(quant, bits, "b"));
   if (b.rows <= 0 || b.cols <= 0) {
@@ -196,9 +200,19 @@ StatusOr<std::shared_ptr<const PreparedB>> PrepareB(MatrixView<float> b,
   p->select_ms = sw.Lap();
   QuantizeSplit(b, p->scales, bits, Operand::kB, &p->split);
   p->coords = ToCoords(p->split, Operand::kB, bits);
-  p->plan = PlanOperandAlone(p->coords, b.cols, b.rows, strategy);
+  if (plan) p->plan = PlanOperandAlone(p->coords, b.cols, b.rows, *plan);
   p->quantize_ms = sw.Lap();
-  return std::shared_ptr<const PreparedB>(std::move(p));
+  return p;
+}
+
+}  // namespace
+
+StatusOr<std::shared_ptr<const PreparedB>> PrepareB(MatrixView<float> b,
+                                                    const QuantConfig& quant, int bits,
+                                                    Strategy strategy) {
+  StatusOr<std::shared_ptr<PreparedB>> p = PrepareBImpl(b, quant, bits, &strategy);
+  if (!p.ok()) return p.status();
+  return std::shared_ptr<const PreparedB>(std::move(p.value()));
 }
 
 namespace {
@@ -245,7 +259,7 @@ StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
   ThreadScope threads(cfg.threads);
   Stopwatch sw;
   IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
-  StatusOr<std::shared_ptr<const PreparedB>> pb = PrepareB(b, cfg.b, cfg.bits);
+  StatusOr<std::shared_ptr<PreparedB>> pb = PrepareBImpl(b, cfg.b, cfg.bits, nullptr);
   if (!pb.ok()) return pb.status();
   ov->times.select_ms = (*pb)->select_ms;
   ov->times.quantize_ms = (*pb)->quantize_ms;
