@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   bool json = false;
   int64_t load_shape = 0;
   int load_clients = 8, load_requests = 40;
+  double block_mib = 0;
   CLI::App app{"imunpack-bench-service: local pipeline vs the same GEMM over gRPC on 127.0.0.1"};
   app.add_option("--m", m, "rows of A (activations)")->capture_default_str();
   app.add_option("--k", k, "inner dimension")->capture_default_str();
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
   app.add_option("--reps", reps, "timed repetitions")->capture_default_str();
   app.add_option("--threads", threads, "threads (0: all cores)")->capture_default_str();
   app.add_flag("--json", json, "print one JSON object");
+  app.add_option("--block-mib", block_mib,
+                 "client block_bytes in MiB: A sent as concurrent row blocks so transfer "
+                 "overlaps compute (0: one call)")->capture_default_str();
   app.add_option("--load-shape", load_shape,
                  "instead: throughput of s x s x s GEMMs from --load-clients concurrent "
                  "clients, one worker with every thread vs one worker per thread");
@@ -106,6 +110,7 @@ int main(int argc, char** argv) {
   }
   client::ClientOptions co;
   co.targets = {"127.0.0.1:" + std::to_string(srv.port())};
+  co.block_bytes = static_cast<int64_t>(block_mib * (1 << 20));
   client::Client cl(co);
 
   Matrix<float> a = Generate(Distribution::kOutlierChannels, m, k, 1, Operand::kA);

@@ -1,5 +1,8 @@
 #include "client/client.h"
 
+#include "kernels/config.h"
+#include "kernels/select.h"
+
 #include <grpcpp/generic/generic_stub.h>
 
 #include <algorithm>
@@ -108,9 +111,27 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, const v1::GemmReque
     }
     rows = std::max<int64_t>(1, std::min((budget - b_bytes) / (a.cols * 4), budget / (n * 4)));
   }
+  if (options_.block_bytes > 0) {
+    // Pipelining: smaller blocks in flight at once, so sending one block,
+    // computing another and receiving a third overlap.
+    rows = std::min(rows, std::max<int64_t>(1, options_.block_bytes / row_bytes));
+  }
   const int64_t blocks = (a.rows + rows - 1) / rows;
+  v1::QuantConfig a_quant = proto_b.a_quant();
+  if (blocks > 1 && a_quant.granularity() == v1::GRANULARITY_TENSOR && a_quant.alpha() == 0) {
+    // One scale for the whole A, as a single call would select it; each
+    // block then quantizes exactly as its rows would in the whole matrix.
+    const double beta = a_quant.percentile() == 0 ? 1.0 : a_quant.percentile();
+    if (beta > 0 && beta <= 1) {
+      AbsRank r = KthLargestAbs(a.data, a.size(), PercentileRank(a.size(), beta));
+      // Non-finite input is left for the server to name. alpha = 0 (e.g.
+      // mostly zero A) is sent as kMinAlpha, the same sigma.
+      if (r.finite) a_quant.set_alpha(std::max(r.kth, kMinAlpha));
+    }
+  }
   auto run_block = [&](int64_t blk) -> StatusOr<v1::GemmResponse> {
     v1::GemmRequest req = proto_b;
+    *req.mutable_a_quant() = a_quant;
     const int64_t r0 = blk * rows, r1 = std::min(a.rows, r0 + rows);
     SetMatrix(MatrixView<float>{a.data + r0 * a.cols, r1 - r0, a.cols}, options_.raw_encoding,
              req.mutable_a());

@@ -35,6 +35,10 @@ struct ClientOptions {
   double initial_backoff_s = 0.05;
   double max_backoff_s = 2.0;
   bool raw_encoding = true;  // raw bytes (fast) or typed repeated fields
+  // > 0: a Gemm whose A is larger than this is sent as concurrent row
+  // blocks of about this many bytes, so the transfer of one block overlaps
+  // the computation of another. 0: split only at the message limit.
+  int64_t block_bytes = 0;
 };
 
 struct GemmParams {

@@ -1,6 +1,7 @@
 #include "kernels/config.h"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace imunpack {
@@ -73,6 +74,14 @@ Status ValidateQuantConfig(const QuantConfig& q, int bits, const char* operand) 
     return InvalidArgument(
         name + ".granularity = " +
         std::to_string(static_cast<int>(q.granularity)) + ": unknown value");
+  }
+  if (!(q.alpha >= 0.0f && q.alpha <= std::numeric_limits<float>::max())) {
+    std::ostringstream os;
+    os << name << ".alpha = " << q.alpha << ": must be finite and >= 0 (0: select by percentile)";
+    return InvalidArgument(os.str());
+  }
+  if (q.alpha > 0 && q.granularity != Granularity::kTensor) {
+    return InvalidArgument(name + ".alpha is set: only valid with granularity tensor");
   }
   (void)bits;
   return Status::Ok();

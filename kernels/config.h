@@ -37,10 +37,17 @@ bool ParseGranularity(const std::string& name, Granularity* out);
 //   sigma = 0.5·d / max(alpha, 1e-20)       (computed in double, kept as float)
 //   X_int = round_half_to_even(X·sigma)     (float product), no clipping
 //           except |X_int| >= 2^31, which is clipped to ±(2^31-1) and counted.
+// Smallest alpha used in sigma (an all-zero operand has alpha 0).
+inline constexpr float kMinAlpha = 1e-20f;
+
 struct QuantConfig {
   double percentile = 1.0;  // beta in (0, 1]
   int levels = 0;           // d >= 3; 0 means 2^bits - 1
   Granularity granularity = Granularity::kTensor;
+  // > 0: use this alpha instead of selecting one (percentile is then
+  // ignored); only with kTensor. Lets row blocks of one A, quantized on
+  // different calls or servers, share the scale the whole A would get.
+  float alpha = 0;
 };
 
 struct GemmConfig {

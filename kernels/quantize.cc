@@ -15,7 +15,6 @@
 namespace imunpack {
 namespace {
 
-constexpr float kMinAlpha = 1e-20f;
 // Largest float below 2^31; rounded values beyond it are clipped.
 constexpr float kClampFloat = 2147483520.0f;
 constexpr float kTwo31 = 2147483648.0f;
@@ -188,9 +187,11 @@ StatusOr<Scales> ComputeScales(MatrixView<float> x, const QuantConfig& q,
   const int levels = EffectiveLevels(q, bits);
   Scales s;
   if (q.granularity == Granularity::kTensor) {
-    AbsRank r = KthLargestAbs(x.data, x.size(), PercentileRank(x.size(), q.percentile));
+    // With a given alpha only the (cheap) max pass runs, for the NaN/Inf check.
+    AbsRank r = KthLargestAbs(x.data, x.size(),
+                              q.alpha > 0 ? 1 : PercentileRank(x.size(), q.percentile));
     if (!r.finite) return NonFiniteError(x, which);
-    s.alpha.push_back(r.kth);
+    s.alpha.push_back(q.alpha > 0 ? q.alpha : r.kth);
   } else if (which == Operand::kA) {
     // One scale per row of A: rows are contiguous.
     s.alpha.resize(x.rows);

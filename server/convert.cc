@@ -85,6 +85,7 @@ StatusOr<QuantConfig> DecodeQuant(const v1::QuantConfig& q, const std::string& f
   QuantConfig out;
   out.percentile = q.percentile() == 0.0 ? 1.0 : q.percentile();
   out.levels = q.levels();
+  out.alpha = q.alpha();
   switch (q.granularity()) {
     case v1::GRANULARITY_TENSOR:
       out.granularity = Granularity::kTensor;
@@ -103,6 +104,7 @@ v1::QuantConfig EncodeQuant(const QuantConfig& q) {
   v1::QuantConfig out;
   out.set_percentile(q.percentile);
   out.set_levels(q.levels);
+  out.set_alpha(q.alpha);
   out.set_granularity(q.granularity == Granularity::kTensor ? v1::GRANULARITY_TENSOR
                                                             : v1::GRANULARITY_CHANNEL);
   return out;

@@ -43,6 +43,30 @@ TEST(QuantizeTest, HandCheckedPercentile) {
   for (int j = 0; j < 8; ++j) EXPECT_EQ(r->values.data()[j], want[j]) << j;
 }
 
+TEST(QuantizeTest, GivenAlphaReplacesTheSelection) {
+  // alpha = 8 given (max is 4), d = 4: sigma = 0.25.
+  Matrix<float> x = FromList(1, 4, {1, -2, 4, 6});
+  QuantConfig q{0.5, 4, Granularity::kTensor, 8.0f};
+  StatusOr<Quantized> r = Quantize(x, q, 8, Operand::kA);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->scales.alpha[0], 8.0f);
+  EXPECT_EQ(r->scales.sigma[0], 0.25f);
+  const int32_t want[] = {0, 0, 1, 2};  // 0.25, -0.5 -> -0 , 1, 1.5 -> 2
+  for (int j = 0; j < 4; ++j) EXPECT_EQ(r->values(0, j), want[j]) << j;
+  // The selected alpha, given back, reproduces the selection bit for bit.
+  QuantConfig sel{0.5, 0, Granularity::kTensor};
+  StatusOr<Quantized> s = Quantize(x, sel, 8, Operand::kA);
+  ASSERT_TRUE(s.ok());
+  sel.alpha = s->scales.alpha[0];
+  StatusOr<Quantized> t = Quantize(x, sel, 8, Operand::kA);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->scales.sigma[0], s->scales.sigma[0]);
+  for (int j = 0; j < 4; ++j) EXPECT_EQ(t->values(0, j), s->values(0, j)) << j;
+  // NaN is still found with a given alpha.
+  x(0, 1) = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(Quantize(x, q, 8, Operand::kA).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(QuantizeTest, PerChannelScales) {
   // Rows of A and columns of B get their own alpha.
   Matrix<float> x = FromList(2, 3, {1, -2, 4, 10, 20, -40});
@@ -154,6 +178,9 @@ TEST(QuantizeTest, ConfigErrors) {
       {8, {-0.1, 0, Granularity::kTensor}, "a.percentile = -0.1"},
       {8, {1.0, 2, Granularity::kTensor}, "a.levels = 2"},
       {8, {1.0, 0, static_cast<Granularity>(7)}, "a.granularity = 7"},
+      {8, {1.0, 0, Granularity::kTensor, -1.0f}, "a.alpha = -1"},
+      {8, {1.0, 0, Granularity::kTensor, std::numeric_limits<float>::infinity()}, "a.alpha = inf"},
+      {8, {1.0, 0, Granularity::kChannel, 2.0f}, "a.alpha is set"},
   };
   for (const Case& c : cases) {
     StatusOr<Quantized> r = Quantize(x, c.q, c.bits, Operand::kA);

@@ -78,7 +78,8 @@ GemmConfig LocalConfig(const client::GemmParams& p) {
   auto q = [](const v1::QuantConfig& v) {
     return QuantConfig{v.percentile() == 0 ? 1.0 : v.percentile(), v.levels(),
                        v.granularity() == v1::GRANULARITY_CHANNEL ? Granularity::kChannel
-                                                                  : Granularity::kTensor};
+                                                                  : Granularity::kTensor,
+                       v.alpha()};
   };
   cfg.a = q(p.a_quant);
   cfg.b = q(p.b_quant);
@@ -184,6 +185,9 @@ TEST_F(ServerTest, BadRequestsGetTheRightCodeAndTheServerStaysHealthy) {
       {"percentile", [](auto* r) { r->mutable_a_quant()->set_percentile(1.5); }, grpc::StatusCode::INVALID_ARGUMENT, "a_quant.percentile = 1.5"},
       {"levels", [](auto* r) { r->mutable_b_quant()->set_levels(2); }, grpc::StatusCode::INVALID_ARGUMENT, "b_quant.levels = 2"},
       {"strategy enum", [](auto* r) { r->set_strategy(static_cast<v1::Strategy>(7)); }, grpc::StatusCode::INVALID_ARGUMENT, "strategy = 7"},
+      {"alpha nan", [](auto* r) { r->mutable_b_quant()->set_alpha(std::nanf("")); }, grpc::StatusCode::INVALID_ARGUMENT, "b_quant.alpha = nan"},
+      {"alpha negative", [](auto* r) { r->mutable_a_quant()->set_alpha(-2); }, grpc::StatusCode::INVALID_ARGUMENT, "a_quant.alpha = -2"},
+      {"alpha per channel", [](auto* r) { r->mutable_a_quant()->set_alpha(1); r->mutable_a_quant()->set_granularity(v1::GRANULARITY_CHANNEL); }, grpc::StatusCode::INVALID_ARGUMENT, "a_quant.alpha is set"},
       {"granularity enum", [](auto* r) { r->mutable_a_quant()->set_granularity(static_cast<v1::Granularity>(5)); }, grpc::StatusCode::INVALID_ARGUMENT, "a_quant.granularity = 5"},
       {"no b", [](auto* r) { r->clear_b(); }, grpc::StatusCode::INVALID_ARGUMENT, "set either b or b_handle"},
       {"unknown handle", [](auto* r) { r->set_b_handle("m-0-999"); }, grpc::StatusCode::NOT_FOUND, "m-0-999"},
@@ -360,15 +364,35 @@ TEST_F(ServerTest, ClientSplitsRequestsLargerThanTheMessageLimit) {
   client::Client c(co);
   Matrix<float> a = Generate(Distribution::kOutlierChannels, 300, 100, 7, Operand::kA);
   Matrix<float> b = Generate(Distribution::kGaussian, 100, 50, 8, Operand::kB);
-  client::GemmParams p;
-  p.a_quant.set_percentile(0.99);
-  p.a_quant.set_granularity(v1::GRANULARITY_CHANNEL);  // per-row scales: blocks are exact
-  StatusOr<client::GemmResult> r = c.Gemm(a, b, p);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_GT(r->blocks, 1);
-  StatusOr<Matrix<float>> local = FloatGemm(a, b, LocalConfig(p));
-  ASSERT_TRUE(local.ok());
-  ExpectSameBits(r->c, *local, "split");
+  for (auto granularity : {v1::GRANULARITY_TENSOR, v1::GRANULARITY_CHANNEL}) {
+    // Per tensor, the client sends the whole A's alpha with every block.
+    client::GemmParams p;
+    p.a_quant.set_percentile(0.99);
+    p.a_quant.set_granularity(granularity);
+    StatusOr<client::GemmResult> r = c.Gemm(a, b, p);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_GT(r->blocks, 1);
+    StatusOr<Matrix<float>> local = FloatGemm(a, b, LocalConfig(p));
+    ASSERT_TRUE(local.ok());
+    ExpectSameBits(r->c, *local, "split");
+  }
+  {
+    // Pipelined blocks (block_bytes) are exact too, registered B included.
+    client::ClientOptions po;
+    po.targets = {target_};
+    po.block_bytes = 40 * 100 * 4;
+    client::Client pc(po);
+    client::GemmParams p;
+    p.a_quant.set_percentile(0.99);
+    StatusOr<v1::MatrixInfo> h = pc.Upload(b, "b", 8, {});
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    StatusOr<client::GemmResult> r = pc.Gemm(a, h->handle(), p);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->blocks, 8);
+    StatusOr<Matrix<float>> local = FloatGemm(a, b, LocalConfig(p));
+    ASSERT_TRUE(local.ok());
+    ExpectSameBits(r->c, *local, "pipelined");
+  }
   // Without the client's splitting the server refuses the message.
   v1::GemmRequest big;
   big.mutable_a()->set_rows(300);
