@@ -10,7 +10,8 @@ packages=(
   cmake g++ make pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libdnnl-dev ocl-icd-opencl-dev libspdlog-dev libgtest-dev libgmock-dev
-  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
+  python3 python3-grpcio python3-protobuf python3-numpy gnuplot-nox
 )
 
 missing=()

@@ -1,16 +1,57 @@
 #include "server/matrix_store.h"
 
-#include <chrono>
+#include <openssl/evp.h>
+
 #include <cstdio>
 
 namespace imunpack::server {
 
-StatusOr<StoredMatrix> MatrixStore::Add(const std::string& name,
+std::string MatrixStore::ContentHandle(MatrixView<float> m, const QuantConfig& q, int bits,
+                                       Strategy strategy) {
+  char header[256];
+  const int len = std::snprintf(
+      header, sizeof(header), "imunpack.v1.B %lld %lld bits=%d strategy=%d beta=%a levels=%d "
+      "granularity=%d alpha=%a\n",
+      static_cast<long long>(m.rows), static_cast<long long>(m.cols), bits,
+      static_cast<int>(strategy), q.percentile, EffectiveLevels(q, bits),
+      static_cast<int>(q.granularity), static_cast<double>(q.alpha));
+  unsigned char digest[32];
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx, header, static_cast<size_t>(len));
+  EVP_DigestUpdate(ctx, m.data, static_cast<size_t>(m.size()) * sizeof(float));
+  EVP_DigestFinal_ex(ctx, digest, nullptr);
+  EVP_MD_CTX_free(ctx);
+  // 128 bits of the digest are plenty to name a matrix.
+  std::string handle = "b-";
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 16; ++i) {
+    handle += kHex[digest[i] >> 4];
+    handle += kHex[digest[i] & 15];
+  }
+  return handle;
+}
+
+std::optional<StoredMatrix> MatrixStore::Find(const std::string& handle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_handle_.find(handle);
+  if (it == by_handle_.end()) return std::nullopt;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return *it->second;
+}
+
+StatusOr<StoredMatrix> MatrixStore::Add(const std::string& handle, const std::string& name,
                                         std::shared_ptr<const PreparedB> prepared,
                                         int64_t* evicted) {
   const int64_t size = prepared->bytes();
   *evicted = 0;
   std::lock_guard<std::mutex> lock(mu_);
+  auto existing = by_handle_.find(handle);
+  if (existing != by_handle_.end()) {
+    // The same content arrived twice at once: keep the first.
+    lru_.splice(lru_.begin(), lru_, existing->second);
+    return *existing->second;
+  }
   if (size > budget_) {
     return ResourceExhausted("matrix needs " + std::to_string(size) +
                              " bytes; the registered-matrix budget is " +
@@ -24,14 +65,7 @@ StatusOr<StoredMatrix> MatrixStore::Add(const std::string& name,
     ++*evicted;
     ++evictions_;
   }
-  // Handles are unique per process start: a counter plus the start time, so
-  // a handle from before a restart is never mistaken for a new matrix.
-  static const uint64_t epoch = static_cast<uint64_t>(
-      std::chrono::system_clock::now().time_since_epoch().count());
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "m-%llx-%llu", static_cast<unsigned long long>(epoch % 0xFFFFFFFFull),
-                static_cast<unsigned long long>(next_id_++));
-  StoredMatrix m{buf, name, std::move(prepared), 0};
+  StoredMatrix m{handle, name, std::move(prepared), 0};
   lru_.push_front(m);
   by_handle_[m.handle] = lru_.begin();
   bytes_ += size;

@@ -10,6 +10,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,8 +31,16 @@ class MatrixStore {
  public:
   explicit MatrixStore(int64_t budget_bytes) : budget_(budget_bytes) {}
 
-  // Registers; RESOURCE_EXHAUSTED if it alone exceeds the budget.
-  StatusOr<StoredMatrix> Add(const std::string& name,
+  // The handle of a matrix: a SHA-256 over its shape, bytes and everything
+  // that shapes its preparation (bits, quantization, strategy). The same
+  // upload gives the same handle on every replica and after a restart.
+  static std::string ContentHandle(MatrixView<float> m, const QuantConfig& q, int bits,
+                                   Strategy strategy);
+  // The matrix registered under handle, if any (marked recently used).
+  std::optional<StoredMatrix> Find(const std::string& handle);
+  // Registers under handle (a registered one is kept as it is);
+  // RESOURCE_EXHAUSTED if it alone exceeds the budget.
+  StatusOr<StoredMatrix> Add(const std::string& handle, const std::string& name,
                              std::shared_ptr<const PreparedB> prepared,
                              int64_t* evicted);
   // NOT_FOUND for unknown handles; marks the matrix used.
@@ -50,7 +59,6 @@ class MatrixStore {
   std::unordered_map<std::string, Lru::iterator> by_handle_;  // guarded by mu_
   int64_t bytes_ = 0;                                 // guarded by mu_
   int64_t evictions_ = 0;                             // guarded by mu_
-  uint64_t next_id_ = 1;                              // guarded by mu_
 };
 
 }  // namespace imunpack::server

@@ -223,11 +223,20 @@ grpc::ServerUnaryReactor* GemmServiceImpl::UploadMatrix(grpc::CallbackServerCont
   }
   const Strategy strategy = st_cfg->strategy;
   Status admitted = pool_->Submit(m->size() * 6, [=, this, m = *m, q = *q]() {
+    // Content-addressed: an upload of a matrix already registered (by any
+    // client, or before on another replica) gets the same handle at once.
+    const std::string handle = MatrixStore::ContentHandle(m, q, bits, strategy);
+    if (std::optional<StoredMatrix> known = store_->Find(handle)) {
+      FillInfo(known->handle, known->name, *known->prepared, known->uses, resp->mutable_info());
+      Finish(reactor, "UploadMatrix", req->name(), start, Status::Ok(),
+             "handle=" + handle + " (already registered)");
+      return;
+    }
     StatusOr<std::shared_ptr<const PreparedB>> pb = PrepareB(m, q, bits, strategy);
     Status s = pb.status();
     if (s.ok()) {
       int64_t evicted = 0;
-      StatusOr<StoredMatrix> st = store_->Add(req->name(), *pb, &evicted);
+      StatusOr<StoredMatrix> st = store_->Add(handle, req->name(), *pb, &evicted);
       s = st.status();
       if (s.ok()) {
         FillInfo(st->handle, st->name, **pb, 0, resp->mutable_info());

@@ -325,6 +325,40 @@ TEST_F(ServerTest, RegisteredMatrixLifecycle) {
   EXPECT_EQ(client_->Delete(info->handle()).code(), StatusCode::kNotFound);
 }
 
+TEST_F(ServerTest, HandlesAreContentAddressed) {
+  Matrix<float> b = Generate(Distribution::kGaussian, 64, 24, 6, Operand::kB);
+  StatusOr<v1::MatrixInfo> first = client_->Upload(b, "w", 8, {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // The same content and config, under another name: the same handle, once.
+  StatusOr<v1::MatrixInfo> again = client_->Upload(b, "other name", 8, {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->handle(), first->handle());
+  StatusOr<v1::ListMatricesResponse> list = client_->List();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->matrices_size(), 1);
+  // Anything that changes the prepared matrix changes the handle.
+  v1::QuantConfig q;
+  q.set_percentile(0.99);
+  Matrix<float> b2 = Generate(Distribution::kGaussian, 64, 24, 6, Operand::kB);
+  b2(63, 23) = std::nextafter(b2(63, 23), 10.0f);
+  for (StatusOr<v1::MatrixInfo> other :
+       {client_->Upload(b, "w", 7, {}), client_->Upload(b, "w", 8, q),
+        client_->Upload(b, "w", 8, {}, false, v1::STRATEGY_COLUMN), client_->Upload(b2, "w", 8, {})}) {
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    EXPECT_NE(other->handle(), first->handle());
+  }
+  // Another replica (or this one after a restart) names it the same.
+  ImunpackServer second(SmallServer());
+  ASSERT_TRUE(second.Start().ok());
+  client::ClientOptions co;
+  co.targets = {"127.0.0.1:" + std::to_string(second.port())};
+  client::Client c2(co);
+  StatusOr<v1::MatrixInfo> there = c2.Upload(b, "w", 8, {});
+  ASSERT_TRUE(there.ok());
+  EXPECT_EQ(there->handle(), first->handle());
+  second.Shutdown();
+}
+
 TEST_F(ServerTest, RegisteredMatricesAreEvictedLeastRecentlyUsedFirst) {
   server_->Shutdown();
   ServerOptions o = SmallServer();
