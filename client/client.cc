@@ -14,14 +14,6 @@
 namespace imunpack::client {
 namespace {
 
-std::string JoinTargets(const std::vector<std::string>& targets) {
-  if (targets.size() == 1) return targets[0];
-  // Several explicit addresses: the ipv4 resolver takes a comma list.
-  std::string t = "ipv4:";
-  for (size_t i = 0; i < targets.size(); ++i) t += (i ? "," : "") + targets[i];
-  return t;
-}
-
 template <typename T, typename Proto>
 void SetMatrix(MatrixView<T> m, bool raw, Proto* out) {
   out->set_rows(m.rows);
@@ -54,10 +46,18 @@ Status FromGrpc(const grpc::Status& s) {
   return Status(static_cast<StatusCode>(s.error_code()), s.error_message());
 }
 
-Client::Client(ClientOptions options) : options_(std::move(options)) {
+std::string ChannelTarget(const std::vector<std::string>& targets) {
+  if (targets.size() == 1) return targets[0];
+  // Several explicit addresses: the ipv4 resolver takes a comma list.
+  std::string t = "ipv4:";
+  for (size_t i = 0; i < targets.size(); ++i) t += (i ? "," : "") + targets[i];
+  return t;
+}
+
+grpc::ChannelArguments ChannelArgs(const ClientOptions& options) {
   grpc::ChannelArguments args;
   const int max_msg = static_cast<int>(
-      std::min<int64_t>(options_.max_message_bytes, std::numeric_limits<int>::max()));
+      std::min<int64_t>(options.max_message_bytes, std::numeric_limits<int>::max()));
   args.SetMaxReceiveMessageSize(max_msg);
   args.SetMaxSendMessageSize(max_msg);
   args.SetLoadBalancingPolicyName("round_robin");
@@ -65,8 +65,12 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
   args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 16 * 1024 * 1024 - 1);
   args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024 * 1024);
   args.SetInt(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, 64 * 1024 * 1024);
-  channel_ = grpc::CreateCustomChannel(JoinTargets(options_.targets),
-                                       grpc::InsecureChannelCredentials(), args);
+  return args;
+}
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  channel_ = grpc::CreateCustomChannel(ChannelTarget(options_.targets),
+                                       grpc::InsecureChannelCredentials(), ChannelArgs(options_));
   stub_ = v1::GemmService::NewStub(channel_);
 }
 

@@ -115,6 +115,12 @@ class Client {
   std::unique_ptr<v1::GemmService::Stub> stub_;
 };
 
+// The channel the client opens: target string for one or several
+// addresses, and arguments (message limits, round_robin, large HTTP/2
+// frames and windows). Shared with tools that drive the stub directly.
+std::string ChannelTarget(const std::vector<std::string>& targets);
+grpc::ChannelArguments ChannelArgs(const ClientOptions& options);
+
 // Converts a gRPC status to the project's Status (same codes).
 Status FromGrpc(const grpc::Status& s);
 
