@@ -9,20 +9,8 @@ server=
 # Never "kill 0": an empty pid would signal the whole process group (ctest).
 trap '[ -n "$server" ] && kill -9 "$server" 2>/dev/null; rm -rf "$work"' EXIT
 
-for attempt in 1 2 3 4 5; do
-  port=$((20000 + RANDOM % 30000))
-  "$bin/imunpack-server" --address "127.0.0.1:$port" --workers 1 --queue-capacity 32 \
-    --drain-s 30 --log-level warn --metrics-port -1 &
-  server=$!
-  for _ in $(seq 100); do
-    "$bin/imunpack" --target "127.0.0.1:$port" health >/dev/null 2>&1 && break 2
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$server" 2>/dev/null
-  server=
-done
-"$bin/imunpack" --target "127.0.0.1:$port" health >/dev/null || { echo "server did not start"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+start_server "$bin" --workers 1 --queue-capacity 32 --drain-s 30 || exit 1
 
 clients=()
 for i in $(seq 6); do

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# imunpack-load as a user runs it, against a real imunpack-server on
+# 127.0.0.1: the JSON report parses and holds every field, every request is
+# accounted for, thresholds set the exit code, and a sweep draws its chart.
+# Usage: load_cli_test.sh BIN_DIR PYTHON
+set -u
+bin=$1
+python=$2
+work=$(mktemp -d)
+server=
+trap '[ -n "$server" ] && kill -9 "$server" 2>/dev/null; rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"
+start_server "$bin" --workers 2 --threads-per-worker 1 || exit 1
+target="127.0.0.1:$port"
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$bin/imunpack-load" --target "$target" --concurrency 3 --connections 2 --requests 150 \
+  --duration 0 --warmup 0.2 --shape 64x128x32 --shape 17x33x9 --registered-b --quiet \
+  --json "$work/run.json" >"$work/run.txt" || fail "closed-loop run exited $?: $(cat "$work/run.txt")"
+grep -q "^latency ms" "$work/run.txt" || fail "no latency line in the summary"
+"$python" - "$work/run.json" <<'PY' || exit 1
+import json, sys
+report = json.load(open(sys.argv[1]))
+level = report["levels"][0]
+for key in ["sent", "completed", "ok", "errors", "codes", "rps", "gflops", "mb_sent_per_s",
+            "mb_received_per_s", "latency", "server_ms", "unpack_ratio_mean", "replicas",
+            "windows", "stable", "error_rate"]:
+    assert key in level, "missing " + key
+for key in ["min_ms", "mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p99.9_ms", "max_ms",
+            "histogram"]:
+    assert key in level["latency"], "missing latency." + key
+for key in ["queue", "quantize", "unpack", "gemm", "reassemble", "server"]:
+    assert key in level["server_ms"], "missing server_ms." + key
+assert level["sent"] == 150, level["sent"]
+assert level["completed"] == level["sent"] == sum(level["codes"].values()), level
+assert level["ok"] == 150 and level["codes"] == {"OK": 150}, level["codes"]
+assert sum(level["replicas"].values()) == 150
+lat = level["latency"]
+assert 0 < lat["min_ms"] <= lat["p50_ms"] <= lat["p99_ms"] <= lat["max_ms"], lat
+print("closed loop: 150 sent = 150 OK, report complete")
+PY
+
+# A p99 bound nobody can meet: exit 2, and the reason on stderr.
+"$bin/imunpack-load" --target "$target" --requests 20 --duration 0 --warmup 0 --quiet \
+  --max-p99-ms 0.000001 >/dev/null 2>"$work/err.txt"
+rc=$?
+[ "$rc" -eq 2 ] || fail "--max-p99-ms breach exited $rc, want 2"
+grep -q "max-p99-ms" "$work/err.txt" || fail "no reason given: $(cat "$work/err.txt")"
+
+# Nothing listening: no request succeeds, non-zero exit, UNAVAILABLE counted.
+"$bin/imunpack-load" --target "127.0.0.1:1" --requests 5 --duration 0 --warmup 0 --quiet \
+  --json "$work/down.json" >/dev/null 2>&1 && fail "a run with no server exited 0"
+"$python" -c "import json,sys; l=json.load(open(sys.argv[1]))['levels'][0]; assert l['codes'].get('UNAVAILABLE')==l['sent']==5, l['codes']" \
+  "$work/down.json" || fail "UNAVAILABLE not counted"
+
+# A sweep: one CSV row per level and a PNG chart.
+"$bin/imunpack-load" --target "$target" --concurrency-range 1:3:1 --duration 1 --warmup 0.1 \
+  --shape 32x32x32 --quiet --csv "$work/sweep.csv" --plot "$work/sweep.png" >"$work/sweep.txt" \
+  || fail "sweep exited $?: $(cat "$work/sweep.txt")"
+[ "$(wc -l <"$work/sweep.csv")" -eq 4 ] || fail "sweep CSV: $(cat "$work/sweep.csv")"
+head -c 4 "$work/sweep.png" | od -An -c | grep -q "P   N   G" || fail "no PNG written"
+echo "load CLI: report, thresholds, down server and sweep chart all as expected"
