@@ -187,10 +187,12 @@ class Level {
   }
 
   void Progress() {
+    // A line redrawn twice a second on a terminal; one line per 5 s in logs.
     const bool tty = isatty(STDERR_FILENO);
+    const auto every = std::chrono::milliseconds(tty ? 500 : 5000);
     std::unique_lock<std::mutex> lock(mu_);
     while (!finished_) {
-      if (cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return finished_; })) break;
+      if (cv_.wait_for(lock, every, [this] { return finished_; })) break;
       const double t = Seconds(Clock::now() - t0_);
       const int64_t sent = measured_sent_.load();
       std::fprintf(stderr, "%s[%6.1fs%s] sent %lld  ok %lld  errors %lld  %.1f req/s  p99 %.2f ms%s",
