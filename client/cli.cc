@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <set>
 #include <google/protobuf/util/json_util.h>
 
 #include <nlohmann/json.hpp>
@@ -129,6 +130,11 @@ int main(int argc, char** argv) {
   gemm->add_flag("--check", check, "recompute C locally and require a bit-identical result");
   gemm->add_flag("--typed", typed, "send typed repeated fields instead of raw bytes");
   gemm->add_option("--out", out_path, "write C to this .npy file");
+  int shards = 1;
+  gemm->add_option("--shards", shards,
+                   "split A into this many row blocks sent at once (spread over the --targets)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
 
   // int-gemm
   CLI::App* igemm = app.add_subcommand("int-gemm", "exact int64 C = A·B of int32 .npy files");
@@ -248,6 +254,7 @@ int main(int argc, char** argv) {
   p.b_quant.set_granularity(g);
   p.verify = verify;
   p.request_id = "cli";
+  p.shards = shards;
   StatusOr<client::GemmResult> r =
       b_handle.empty() ? cl.Gemm(a, b, p) : cl.Gemm(a, b_handle, p);
   if (!r.ok()) return Fail(r.status());
@@ -280,9 +287,11 @@ int main(int argc, char** argv) {
     if (mismatches >= 0) j["check_mismatches"] = mismatches;
     std::printf("%s\n", j.dump().c_str());
   } else {
+    std::string via;
+    for (const std::string& id : std::set<std::string>(r->replica_ids.begin(), r->replica_ids.end()))
+      via += (via.empty() ? "" : ", ") + id;
     std::printf("Gemm %lldx%lldx%lld, b=%d, via %s (%d block%s)\n", (long long)a.rows(),
-                (long long)a.cols(), (long long)r->c.cols(), bits,
-                r->replica_ids.empty() ? "?" : r->replica_ids[0].c_str(), r->blocks,
+                (long long)a.cols(), (long long)r->c.cols(), bits, via.c_str(), r->blocks,
                 r->blocks == 1 ? "" : "s");
     if (mismatches >= 0) {
       std::printf("  exactness    %s: %lld of %lld elements differ from the in-process pipeline\n",

@@ -72,10 +72,18 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
   channel_ = grpc::CreateCustomChannel(ChannelTarget(options_.targets),
                                        grpc::InsecureChannelCredentials(), ChannelArgs(options_));
   stub_ = v1::GemmService::NewStub(channel_);
+  if (options_.targets.size() > 1) {
+    // Uploads and deletes go to every replica, each on its own channel.
+    for (const std::string& t : options_.targets) {
+      replica_stubs_.push_back(v1::GemmService::NewStub(
+          grpc::CreateCustomChannel(t, grpc::InsecureChannelCredentials(), ChannelArgs(options_))));
+    }
+  }
 }
 
 template <typename Req, typename Resp, typename Fn>
-Status Client::Call(const Req& req, Resp* resp, Fn method) {
+Status Client::Call(const Req& req, Resp* resp, Fn method, v1::GemmService::Stub* stub) {
+  if (stub == nullptr) stub = stub_.get();
   thread_local std::mt19937_64 rng(std::random_device{}());
   double backoff = options_.initial_backoff_s;
   grpc::Status s;
@@ -83,7 +91,7 @@ Status Client::Call(const Req& req, Resp* resp, Fn method) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::milliseconds(static_cast<int64_t>(options_.deadline_s * 1000)));
-    s = (stub_.get()->*method)(&ctx, req, resp);
+    s = (stub->*method)(&ctx, req, resp);
     // CANCELLED is retried too: this client never cancels its own calls, so
     // it comes from the server side (a call still arriving when the server
     // began to shut down), and every GEMM is a pure function of its request.
@@ -115,6 +123,7 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, const v1::GemmReque
     }
     rows = std::max<int64_t>(1, std::min((budget - b_bytes) / (a.cols * 4), budget / (n * 4)));
   }
+  if (p.shards > 1) rows = std::min(rows, (a.rows + p.shards - 1) / p.shards);
   if (options_.block_bytes > 0) {
     // Pipelining: smaller blocks in flight at once, so sending one block,
     // computing another and receiving a third overlap.
@@ -279,7 +288,20 @@ StatusOr<v1::MatrixInfo> Client::Upload(MatrixView<float> b, const std::string& 
   *req.mutable_quant() = quant;
   req.set_strategy(strategy);
   v1::UploadMatrixResponse resp;
-  IMUNPACK_RETURN_IF_ERROR(Call(req, &resp, &v1::GemmService::Stub::UploadMatrix));
+  if (replica_stubs_.empty()) {
+    IMUNPACK_RETURN_IF_ERROR(Call(req, &resp, &v1::GemmService::Stub::UploadMatrix));
+  }
+  for (size_t i = 0; i < replica_stubs_.size(); ++i) {
+    // Every replica gets the matrix; content-addressed handles agree.
+    v1::UploadMatrixResponse one;
+    Status s = Call(req, &one, &v1::GemmService::Stub::UploadMatrix, replica_stubs_[i].get());
+    if (!s.ok()) return Status(s.code(), options_.targets[i] + ": " + s.message());
+    if (i > 0 && one.info().handle() != resp.info().handle()) {
+      return Internal("replicas disagree on the handle: " + resp.info().handle() + " vs " +
+                      one.info().handle());
+    }
+    if (i == 0) resp = std::move(one);
+  }
   {
     std::lock_guard<std::mutex> lock(kept_mu_);
     cols_[resp.info().handle()] = b.cols;
@@ -313,7 +335,19 @@ Status Client::Delete(const std::string& handle) {
   v1::DeleteMatrixRequest req;
   req.set_handle(server_handle);
   v1::DeleteMatrixResponse resp;
-  return Call(req, &resp, &v1::GemmService::Stub::DeleteMatrix);
+  if (replica_stubs_.empty()) return Call(req, &resp, &v1::GemmService::Stub::DeleteMatrix);
+  // From every replica; NOT_FOUND only when no replica had it.
+  int found = 0;
+  for (size_t i = 0; i < replica_stubs_.size(); ++i) {
+    Status s = Call(req, &resp, &v1::GemmService::Stub::DeleteMatrix, replica_stubs_[i].get());
+    if (s.ok()) {
+      ++found;
+    } else if (s.code() != StatusCode::kNotFound) {
+      return Status(s.code(), options_.targets[i] + ": " + s.message());
+    }
+  }
+  if (found == 0) return Status(StatusCode::kNotFound, "handle \"" + server_handle + "\": on no replica");
+  return Status::Ok();
 }
 
 StatusOr<v1::ListMatricesResponse> Client::List() {

@@ -48,6 +48,10 @@ struct GemmParams {
   v1::QuantConfig b_quant;
   bool verify = false;
   std::string request_id;
+  // > 1: A is split into this many row blocks sent concurrently, which
+  // round_robin spreads over the targets: one GEMM sharded across replicas.
+  // The bits are those of one call.
+  int shards = 1;
 };
 
 struct GemmResult {
@@ -77,7 +81,8 @@ class Client {
 
   StatusOr<IntGemmResult> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b, int bits,
                                   v1::Strategy strategy);
-  // keep_data: the client keeps a copy of b, and a Gemm that finds the
+  // With several targets the matrix is uploaded to each (and Delete removes
+  // it from each). keep_data: the client keeps a copy of b, and a Gemm that finds the
   // handle gone (server restarted, matrix evicted, another replica) uploads
   // it again and retries; the original handle stays valid for this client.
   StatusOr<v1::MatrixInfo> Upload(MatrixView<float> b, const std::string& name, int bits,
@@ -92,7 +97,7 @@ class Client {
  private:
   // One unary call with retries.
   template <typename Req, typename Resp, typename Fn>
-  Status Call(const Req& req, Resp* resp, Fn method);
+  Status Call(const Req& req, Resp* resp, Fn method, v1::GemmService::Stub* stub = nullptr);
   StatusOr<GemmResult> GemmBlocks(MatrixView<float> a, const v1::GemmRequest& proto_b,
                                   int64_t b_bytes, int64_t n, const GemmParams& p);
 
@@ -113,6 +118,8 @@ class Client {
   std::map<std::string, int64_t> cols_;  // known width of each handle; guarded
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::GemmService::Stub> stub_;
+  // With several targets: one stub per target, for uploads and deletes.
+  std::vector<std::unique_ptr<v1::GemmService::Stub>> replica_stubs_;
 };
 
 // The channel the client opens: target string for one or several

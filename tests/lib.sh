@@ -1,6 +1,7 @@
 # Shared by the shell tests: start an imunpack-server on a free 127.0.0.1
 # port and wait until it is healthy. Source it, then:
-#   start_server BIN_DIR [server flags...]   sets $server (pid) and $port
+#   start_server BIN_DIR [server flags...]   sets $server (pid) and $port,
+#                                            and appends the pid to $servers
 # The caller's EXIT trap should kill "$server" when it is set. Never
 # "kill 0": an empty pid would signal the whole process group (ctest).
 start_server() {
@@ -11,7 +12,10 @@ start_server() {
     "$bin/imunpack-server" --address "127.0.0.1:$port" --log-level warn --metrics-port -1 "$@" &
     server=$!
     for _ in $(seq 100); do
-      "$bin/imunpack" --target "127.0.0.1:$port" health >/dev/null 2>&1 && return 0
+      if "$bin/imunpack" --target "127.0.0.1:$port" health >/dev/null 2>&1; then
+        servers="${servers:-} $server"
+        return 0
+      fi
       kill -0 "$server" 2>/dev/null || break
       sleep 0.1
     done
