@@ -150,7 +150,16 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, const v1::GemmReque
              req.mutable_a());
     req.set_request_id(blocks > 1 ? p.request_id + "/" + std::to_string(blk) : p.request_id);
     v1::GemmResponse resp;
-    Status s = Call(req, &resp, &v1::GemmService::Stub::Gemm);
+    // Several targets: block i goes to target i mod R, so the blocks are
+    // spread even over connections that are still warming up. A target
+    // that stays unavailable is skipped by round_robin on a second try.
+    v1::GemmService::Stub* stub =
+        blocks > 1 && !replica_stubs_.empty() ? replica_stubs_[blk % replica_stubs_.size()].get()
+                                              : nullptr;
+    Status s = Call(req, &resp, &v1::GemmService::Stub::Gemm, stub);
+    if (stub != nullptr && s.code() == StatusCode::kUnavailable) {
+      s = Call(req, &resp, &v1::GemmService::Stub::Gemm);
+    }
     if (!s.ok()) return s;
     return resp;
   };

@@ -37,8 +37,8 @@ gemm=(gemm --m 301 --k 256 --n 96 --seed 5 --percentile-a 0.99)
 "$bin/imunpack" "${targets[@]}" "${gemm[@]}" --shards 3 --json --out "$work/sharded.npy" \
   >"$work/sharded.json" || fail "sharded gemm"
 cmp -s "$work/single.npy" "$work/sharded.npy" || fail "sharded C differs from single-server C"
-"$python" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['blocks']==3, j" \
-  "$work/sharded.json" || fail "not 3 blocks"
+"$python" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['blocks']==3 and len(set(j['replica_ids']))==3, j" \
+  "$work/sharded.json" || fail "not 3 blocks on 3 replicas"
 echo "sharded GEMM over 3 replicas ($(grep -o '"replica_ids":\[[^]]*\]' "$work/sharded.json")): bit-identical"
 
 # Registered B: uploaded to every replica under one handle, then sharded.
