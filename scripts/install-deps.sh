@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages imunpack builds, tests and runs with.
+# --deploy adds what the container and manifest tests use (podman, yamllint,
+# debootstrap, Node.js for the schema checks).
 # Idempotent: packages already present are not fetched again. Runs as root, or
 # through sudo otherwise.
 set -euo pipefail
@@ -13,6 +15,12 @@ packages=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
   python3 python3-grpcio python3-protobuf python3-numpy gnuplot-nox
 )
+if [ "${1:-}" = --deploy ]; then
+  # catatonit and runc are only Recommends of podman, and both are needed.
+  packages+=(podman runc catatonit debootstrap yamllint python3-yaml)
+  # Any Node.js 18+ will do; Debian's when none is installed.
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
