@@ -34,8 +34,9 @@ ensure_base_image() {
   local image=docker.io/library/debian:bookworm-slim
   podman image exists "$image" && return 0
   local mirror
-  mirror=$(grep -rhoE '^(URIs:|deb) +[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
-    awk '{print $2}' | grep -E '/debian/?$' | head -1)
+  # (either file may be missing; no match is handled below)
+  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null |
+    grep -oE '^(URIs:|deb) +[^ ]+' | awk '{print $2}' | grep -E '/debian/?$' | head -1 || true)
   [ -n "$mirror" ] || { echo "no Debian mirror found in the apt sources" >&2; return 1; }
   local rootfs
   rootfs=$(mktemp -d)
