@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/client.h"
+#include "client/security_flags.h"
 #include "common/npy.h"
 #include "common/workload.h"
 #include "kernels/pipeline.h"
@@ -99,6 +100,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--deadline-s", copts.deadline_s, "deadline per attempt")->capture_default_str();
   app.add_flag("--json", json, "print JSON instead of text");
+  client::SecurityFlags security;
+  security.Add(app);
 
   // gemm
   CLI::App* gemm = app.add_subcommand("gemm", "C = A·B through b-bit integer GEMMs");
@@ -165,6 +168,7 @@ int main(int argc, char** argv) {
   if (copts.targets.empty()) copts.targets = {"127.0.0.1:50051"};
   copts.max_message_bytes = static_cast<int64_t>(max_message_mib * (1 << 20));
   copts.raw_encoding = !typed;
+  if (Status sec = security.Apply(&copts); !sec.ok()) return Fail(sec);
   client::Client cl(copts);
   CLI::App* sub = app.get_subcommands()[0];
   const std::string cmd = sub->get_name();

@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <tuple>
 #include <random>
 #include <thread>
 
@@ -68,15 +71,43 @@ grpc::ChannelArguments ChannelArgs(const ClientOptions& options) {
   return args;
 }
 
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const ClientOptions& options) {
+  if (!options.tls) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = options.tls_ca_pem;
+  ssl.pem_cert_chain = options.tls_cert_pem;
+  ssl.pem_private_key = options.tls_key_pem;
+  return grpc::SslCredentials(ssl);
+}
+
+Status LoadTlsFiles(const std::string& ca, const std::string& cert, const std::string& key,
+                    ClientOptions* options) {
+  for (auto [path, out, what] : {std::tuple{&ca, &options->tls_ca_pem, "tls-ca"},
+                                 std::tuple{&cert, &options->tls_cert_pem, "tls-cert"},
+                                 std::tuple{&key, &options->tls_key_pem, "tls-key"}}) {
+    if (path->empty()) continue;
+    std::ifstream in(*path, std::ios::binary);
+    if (!in) return InvalidArgument(std::string(what) + " \"" + *path + "\": cannot be read");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    *out = ss.str();
+    options->tls = true;
+  }
+  if (options->tls_cert_pem.empty() != options->tls_key_pem.empty()) {
+    return InvalidArgument("tls-cert and tls-key go together (mutual TLS)");
+  }
+  return Status::Ok();
+}
+
 Client::Client(ClientOptions options) : options_(std::move(options)) {
   channel_ = grpc::CreateCustomChannel(ChannelTarget(options_.targets),
-                                       grpc::InsecureChannelCredentials(), ChannelArgs(options_));
+                                       ChannelCredentials(options_), ChannelArgs(options_));
   stub_ = v1::GemmService::NewStub(channel_);
   if (options_.targets.size() > 1) {
     // Uploads and deletes go to every replica, each on its own channel.
     for (const std::string& t : options_.targets) {
       replica_stubs_.push_back(v1::GemmService::NewStub(
-          grpc::CreateCustomChannel(t, grpc::InsecureChannelCredentials(), ChannelArgs(options_))));
+          grpc::CreateCustomChannel(t, ChannelCredentials(options_), ChannelArgs(options_))));
     }
   }
 }
@@ -91,6 +122,7 @@ Status Client::Call(const Req& req, Resp* resp, Fn method, v1::GemmService::Stub
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::milliseconds(static_cast<int64_t>(options_.deadline_s * 1000)));
+    if (!options_.token.empty()) ctx.AddMetadata("authorization", "Bearer " + options_.token);
     s = (stub->*method)(&ctx, req, resp);
     // CANCELLED is retried too: this client never cancels its own calls, so
     // it comes from the server side (a call still arriving when the server

@@ -39,7 +39,19 @@ struct ClientOptions {
   // blocks of about this many bytes, so the transfer of one block overlaps
   // the computation of another. 0: split only at the message limit.
   int64_t block_bytes = 0;
+  // TLS when set (or when tls_ca_pem is set): server verified against
+  // tls_ca_pem (empty: the system's roots); with cert and key, the client
+  // presents them (mutual TLS). PEM contents, see LoadTlsFiles.
+  bool tls = false;
+  std::string tls_ca_pem, tls_cert_pem, tls_key_pem;
+  // Non-empty: sent as "authorization: Bearer <token>" with every call.
+  std::string token;
 };
+
+// Reads PEM files into options (empty paths are skipped) and turns TLS on
+// when any is given; INVALID_ARGUMENT naming the file that cannot be read.
+Status LoadTlsFiles(const std::string& ca, const std::string& cert, const std::string& key,
+                    ClientOptions* options);
 
 struct GemmParams {
   int bits = 8;
@@ -127,6 +139,7 @@ class Client {
 // frames and windows). Shared with tools that drive the stub directly.
 std::string ChannelTarget(const std::vector<std::string>& targets);
 grpc::ChannelArguments ChannelArgs(const ClientOptions& options);
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const ClientOptions& options);
 
 // Converts a gRPC status to the project's Status (same codes).
 Status FromGrpc(const grpc::Status& s);

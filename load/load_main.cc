@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/client.h"
+#include "client/security_flags.h"
 #include "kernels/config.h"
 #include "load/report.h"
 #include "load/runner.h"
@@ -96,6 +97,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-error-rate", max_error_rate,
                  "exit 2 when any level's error fraction exceeds this");
   app.add_option("--max-p99-ms", max_p99_ms, "exit 2 when any level's p99 exceeds this");
+  client::SecurityFlags security;
+  security.Add(app);
   CLI11_PARSE(app, argc, argv);
 
   auto fail = [](const std::string& msg) {
@@ -119,6 +122,8 @@ int main(int argc, char** argv) {
   spec.poisson = arrivals == "poisson";
   spec.progress = !quiet;
   co.targets = targets;
+  if (Status sec = security.Apply(&co); !sec.ok()) return fail(sec.ToString());
+  spec.token = co.token;
 
   // The levels to run.
   std::vector<RunSpec> levels;

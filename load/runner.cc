@@ -108,6 +108,7 @@ class Level {
     call->measured = measured;
     call->ctx.set_deadline(std::chrono::system_clock::now() +
                            std::chrono::microseconds(static_cast<int64_t>(spec_.deadline_s * 1e6)));
+    if (!spec_.token.empty()) call->ctx.AddMetadata("authorization", "Bearer " + spec_.token);
     v1::GemmService::Stub* stub = stubs_[static_cast<size_t>(seq) % stubs_.size()].get();
     stub->async()->Gemm(&call->ctx, &workload_.items[call->item].request, &call->resp,
                         [this, call](grpc::Status s) { Done(call, s); });
@@ -343,7 +344,7 @@ std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const client::ClientOpt
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("imunpack.load.channel", i);
     out.push_back(grpc::CreateCustomChannel(client::ChannelTarget(options.targets),
-                                            grpc::InsecureChannelCredentials(), args));
+                                            client::ChannelCredentials(options), args));
   }
   for (auto& ch : out) {
     ch->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));

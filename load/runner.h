@@ -69,6 +69,7 @@ struct RunSpec {
   double window_s = 1;      // stability windows
   int64_t max_outstanding = 4096;  // open loop: the sender waits beyond this
   bool progress = false;    // live line on stderr
+  std::string token;        // bearer token sent with every call, if any
 };
 
 struct Window {

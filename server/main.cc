@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <thread>
 
+#include "server/auth.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
@@ -54,6 +56,23 @@ int main(int argc, char** argv) {
       ->envname("IMUNPACK_DRAIN_S")->capture_default_str();
   app.add_option("--replica-id", o.service.replica_id, "reported in every response")
       ->envname("IMUNPACK_REPLICA_ID")->capture_default_str();
+  std::string token_file, token_list;
+  double per_client_mib = 0;
+  app.add_option("--tls-cert", o.tls_cert_file, "PEM certificate chain: serve gRPC over TLS")
+      ->envname("IMUNPACK_TLS_CERT");
+  app.add_option("--tls-key", o.tls_key_file, "PEM private key of --tls-cert")
+      ->envname("IMUNPACK_TLS_KEY");
+  app.add_option("--tls-client-ca", o.tls_client_ca_file,
+                 "PEM CA bundle: require client certificates it signed (mutual TLS)")
+      ->envname("IMUNPACK_TLS_CLIENT_CA");
+  app.add_option("--auth-token-file", token_file,
+                 "bearer tokens, one per line: GemmService calls need one (health stays open)")
+      ->envname("IMUNPACK_AUTH_TOKEN_FILE");
+  app.add_option("--auth-tokens", token_list, "bearer tokens, comma separated (prefer the file)")
+      ->envname("IMUNPACK_AUTH_TOKENS");
+  app.add_option("--registered-mib-per-client", per_client_mib,
+                 "registered-matrix budget of one client (token, or address) (0: none)")
+      ->envname("IMUNPACK_REGISTERED_MIB_PER_CLIENT")->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
       ->envname("IMUNPACK_LOG_LEVEL")->capture_default_str();
   app.add_option("--log-format", log_format, "text|json")
@@ -63,6 +82,14 @@ int main(int argc, char** argv) {
   o.service.max_message_bytes = static_cast<int64_t>(max_message_mib * (1 << 20));
   o.pool.max_bytes_in_flight = static_cast<int64_t>(max_in_flight_mib * (1 << 20));
   o.registered_budget_bytes = static_cast<int64_t>(registered_mib * (1 << 20));
+  o.service.registered_per_client_bytes = static_cast<int64_t>(per_client_mib * (1 << 20));
+  imunpack::StatusOr<std::vector<std::string>> tokens =
+      imunpack::server::LoadTokens(token_file, token_list);
+  if (!tokens.ok()) {
+    std::fprintf(stderr, "imunpack-server: %s\n", tokens.status().message().c_str());
+    return 1;
+  }
+  o.service.auth_tokens = *tokens;
   spdlog::set_level(spdlog::level::from_str(log_level));
   if (log_format == "json") {
     spdlog::set_pattern(

@@ -42,6 +42,7 @@ std::optional<StoredMatrix> MatrixStore::Find(const std::string& handle) {
 
 StatusOr<StoredMatrix> MatrixStore::Add(const std::string& handle, const std::string& name,
                                         std::shared_ptr<const PreparedB> prepared,
+                                        const std::string& owner, int64_t owner_budget,
                                         int64_t* evicted) {
   const int64_t size = prepared->bytes();
   *evicted = 0;
@@ -57,18 +58,25 @@ StatusOr<StoredMatrix> MatrixStore::Add(const std::string& handle, const std::st
                              " bytes; the registered-matrix budget is " +
                              std::to_string(budget_));
   }
+  if (owner_budget > 0 && owner_bytes_[owner] + size > owner_budget) {
+    return ResourceExhausted("client " + owner + " holds " + std::to_string(owner_bytes_[owner]) +
+                             " registered bytes; this matrix needs " + std::to_string(size) +
+                             " more and the per-client budget is " + std::to_string(owner_budget));
+  }
   while (bytes_ + size > budget_ && !lru_.empty()) {
     StoredMatrix& victim = lru_.back();
     bytes_ -= victim.prepared->bytes();
+    owner_bytes_[victim.owner] -= victim.prepared->bytes();
     by_handle_.erase(victim.handle);
     lru_.pop_back();
     ++*evicted;
     ++evictions_;
   }
-  StoredMatrix m{handle, name, std::move(prepared), 0};
+  StoredMatrix m{handle, name, std::move(prepared), 0, owner};
   lru_.push_front(m);
   by_handle_[m.handle] = lru_.begin();
   bytes_ += size;
+  owner_bytes_[owner] += size;
   return m;
 }
 
@@ -92,6 +100,7 @@ Status MatrixStore::Remove(const std::string& handle) {
     return Status(StatusCode::kNotFound, "handle \"" + handle + "\": no such registered matrix");
   }
   bytes_ -= it->second->prepared->bytes();
+  owner_bytes_[it->second->owner] -= it->second->prepared->bytes();
   lru_.erase(it->second);
   by_handle_.erase(it);
   return Status::Ok();
@@ -100,6 +109,12 @@ Status MatrixStore::Remove(const std::string& handle) {
 std::vector<StoredMatrix> MatrixStore::List() const {
   std::lock_guard<std::mutex> lock(mu_);
   return std::vector<StoredMatrix>(lru_.begin(), lru_.end());
+}
+
+int64_t MatrixStore::owner_bytes(const std::string& owner) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = owner_bytes_.find(owner);
+  return it == owner_bytes_.end() ? 0 : it->second;
 }
 
 int64_t MatrixStore::bytes() const {

@@ -25,6 +25,7 @@ struct StoredMatrix {
   std::string name;
   std::shared_ptr<const PreparedB> prepared;
   int64_t uses = 0;
+  std::string owner;  // the client that uploaded it first (charged its bytes)
 };
 
 class MatrixStore {
@@ -38,11 +39,14 @@ class MatrixStore {
                                    Strategy strategy);
   // The matrix registered under handle, if any (marked recently used).
   std::optional<StoredMatrix> Find(const std::string& handle);
-  // Registers under handle (a registered one is kept as it is);
-  // RESOURCE_EXHAUSTED if it alone exceeds the budget.
+  // Registers under handle (a registered one is kept as it is), charged to
+  // owner. RESOURCE_EXHAUSTED if it alone exceeds the budget, or if owner
+  // would hold more than owner_budget bytes (0: no per-client limit).
   StatusOr<StoredMatrix> Add(const std::string& handle, const std::string& name,
                              std::shared_ptr<const PreparedB> prepared,
+                             const std::string& owner, int64_t owner_budget,
                              int64_t* evicted);
+  int64_t owner_bytes(const std::string& owner) const;
   // NOT_FOUND for unknown handles; marks the matrix used.
   StatusOr<std::shared_ptr<const PreparedB>> Use(const std::string& handle);
   Status Remove(const std::string& handle);
@@ -58,6 +62,7 @@ class MatrixStore {
   Lru lru_;                                           // guarded by mu_
   std::unordered_map<std::string, Lru::iterator> by_handle_;  // guarded by mu_
   int64_t bytes_ = 0;                                 // guarded by mu_
+  std::unordered_map<std::string, int64_t> owner_bytes_;      // guarded by mu_
   int64_t evictions_ = 0;                             // guarded by mu_
 };
 

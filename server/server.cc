@@ -3,6 +3,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <httplib.h>
+#include <fstream>
+#include <sstream>
 #include <spdlog/spdlog.h>
 
 #include "kernels/pipeline.h"
@@ -34,8 +36,10 @@ Status ImunpackServer::Start() {
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds = Credentials();
+  if (!creds.ok()) return creds.status();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.address, grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(options_.address, *creds, &port_);
   const int max_msg = static_cast<int>(
       std::min<int64_t>(options_.service.max_message_bytes, std::numeric_limits<int>::max()));
   builder.SetMaxReceiveMessageSize(max_msg);
@@ -94,6 +98,43 @@ Status ImunpackServer::Start() {
                options_.address, port_, metrics_port_, options_.pool.workers,
                options_.pool.threads_per_worker, options_.pool.queue_capacity);
   return Status::Ok();
+}
+
+namespace {
+
+StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument(std::string(what) + " \"" + path + "\": cannot be read");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+StatusOr<std::shared_ptr<grpc::ServerCredentials>> ImunpackServer::Credentials() const {
+  if (options_.tls_cert_file.empty() && options_.tls_key_file.empty()) {
+    if (!options_.tls_client_ca_file.empty()) {
+      return InvalidArgument("tls_client_ca needs tls_cert and tls_key");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (options_.tls_cert_file.empty() || options_.tls_key_file.empty()) {
+    return InvalidArgument("TLS needs both tls_cert and tls_key");
+  }
+  StatusOr<std::string> cert = ReadFile(options_.tls_cert_file, "tls_cert");
+  if (!cert.ok()) return cert.status();
+  StatusOr<std::string> key = ReadFile(options_.tls_key_file, "tls_key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!options_.tls_client_ca_file.empty()) {
+    StatusOr<std::string> ca = ReadFile(options_.tls_client_ca_file, "tls_client_ca");
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
 }
 
 void ImunpackServer::Shutdown() {

@@ -35,6 +35,9 @@ struct ServerOptions {
   int metrics_port = -1;        // -1: off, 0: pick a free one
   int max_connection_age_s = 0;  // 0: unlimited; else clients reconnect (rebalance)
   double drain_s = 10;           // in-flight calls get this long on shutdown
+  // TLS on the gRPC port when set (PEM files); with a client CA, clients
+  // must present a certificate it signed (mutual TLS).
+  std::string tls_cert_file, tls_key_file, tls_client_ca_file;
 };
 
 class ImunpackServer {
@@ -49,6 +52,7 @@ class ImunpackServer {
   void Wait();
 
  private:
+  StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials() const;
   ServerOptions options_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<MatrixStore> store_;

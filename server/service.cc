@@ -59,7 +59,17 @@ void FillResponse(const std::string& request_id, const std::string& replica_id,
 
 GemmServiceImpl::GemmServiceImpl(const ServiceOptions& options, WorkerPool* pool,
                                  MatrixStore* store, Metrics* metrics)
-    : options_(options), pool_(pool), store_(store), metrics_(metrics) {}
+    : options_(options), auth_(options.auth_tokens), pool_(pool), store_(store),
+      metrics_(metrics) {}
+
+bool GemmServiceImpl::Authorized(const grpc::CallbackServerContext& ctx,
+                                 grpc::ServerUnaryReactor* reactor, const char* rpc,
+                                 const std::string& id, Clock::time_point start,
+                                 std::string* client) {
+  Status s = auth_.Check(ctx, client);
+  if (!s.ok()) Finish(reactor, rpc, id, start, s, "");
+  return s.ok();
+}
 
 Status GemmServiceImpl::Interrupted(grpc::CallbackServerContext* ctx) {
   if (ctx->IsCancelled()) return Status(StatusCode::kCancelled, "call cancelled by the client");
@@ -100,6 +110,8 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
                                                 v1::GemmResponse* resp) {
   const Clock::time_point start = Clock::now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::string client;
+  if (!Authorized(*ctx, reactor, "Gemm", req->request_id(), start, &client)) return reactor;
   // Cheap checks on the handler thread: shapes, limits, config.
   StatusOr<MatrixView<float>> a = DecodeFloat(req->a(), "a", options_.limits);
   if (!a.ok()) {
@@ -167,6 +179,8 @@ grpc::ServerUnaryReactor* GemmServiceImpl::IntGemm(grpc::CallbackServerContext* 
                                                    v1::IntGemmResponse* resp) {
   const Clock::time_point start = Clock::now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::string client;
+  if (!Authorized(*ctx, reactor, "IntGemm", req->request_id(), start, &client)) return reactor;
   StatusOr<MatrixView<int32_t>> a = DecodeInt32(req->a(), "a", options_.limits);
   StatusOr<MatrixView<int32_t>> b = a.ok() ? DecodeInt32(req->b(), "b", options_.limits)
                                            : StatusOr<MatrixView<int32_t>>(a.status());
@@ -207,6 +221,8 @@ grpc::ServerUnaryReactor* GemmServiceImpl::UploadMatrix(grpc::CallbackServerCont
                                                         v1::UploadMatrixResponse* resp) {
   const Clock::time_point start = Clock::now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::string client;
+  if (!Authorized(*ctx, reactor, "UploadMatrix", req->name(), start, &client)) return reactor;
   StatusOr<MatrixView<float>> m = DecodeFloat(req->matrix(), "matrix", options_.limits);
   StatusOr<QuantConfig> q = DecodeQuant(req->quant(), "quant");
   const int bits = req->bits() == 0 ? 8 : req->bits();
@@ -236,7 +252,8 @@ grpc::ServerUnaryReactor* GemmServiceImpl::UploadMatrix(grpc::CallbackServerCont
     Status s = pb.status();
     if (s.ok()) {
       int64_t evicted = 0;
-      StatusOr<StoredMatrix> st = store_->Add(handle, req->name(), *pb, &evicted);
+      StatusOr<StoredMatrix> st = store_->Add(handle, req->name(), *pb, client,
+                                              options_.registered_per_client_bytes, &evicted);
       s = st.status();
       if (s.ok()) {
         FillInfo(st->handle, st->name, **pb, 0, resp->mutable_info());
@@ -255,6 +272,8 @@ grpc::ServerUnaryReactor* GemmServiceImpl::DeleteMatrix(grpc::CallbackServerCont
                                                         v1::DeleteMatrixResponse*) {
   const Clock::time_point start = Clock::now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::string client;
+  if (!Authorized(*ctx, reactor, "DeleteMatrix", req->handle(), start, &client)) return reactor;
   Finish(reactor, "DeleteMatrix", req->handle(), start, store_->Remove(req->handle()), "");
   return reactor;
 }
@@ -264,6 +283,8 @@ grpc::ServerUnaryReactor* GemmServiceImpl::ListMatrices(grpc::CallbackServerCont
                                                         v1::ListMatricesResponse* resp) {
   const Clock::time_point start = Clock::now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::string client;
+  if (!Authorized(*ctx, reactor, "ListMatrices", "", start, &client)) return reactor;
   for (const StoredMatrix& m : store_->List()) {
     FillInfo(m.handle, m.name, *m.prepared, m.uses, resp->add_matrices());
   }
@@ -278,6 +299,8 @@ grpc::ServerUnaryReactor* GemmServiceImpl::GetServerInfo(grpc::CallbackServerCon
                                                          v1::ServerInfo* resp) {
   const Clock::time_point start = Clock::now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::string client;
+  if (!Authorized(*ctx, reactor, "GetServerInfo", "", start, &client)) return reactor;
   const WorkerPool::Options& po = pool_->options();
   resp->set_version(IMUNPACK_VERSION);
   resp->set_onednn_version(DnnlVersion());

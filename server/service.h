@@ -9,8 +9,10 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "imunpack/v1/imunpack.grpc.pb.h"
+#include "server/auth.h"
 #include "server/convert.h"
 #include "server/matrix_store.h"
 #include "server/metrics.h"
@@ -22,6 +24,10 @@ struct ServiceOptions {
   Limits limits;
   int64_t max_message_bytes = int64_t{1} << 30;
   std::string replica_id;
+  // Non-empty: every GemmService call needs "authorization: Bearer <one of these>".
+  std::vector<std::string> auth_tokens;
+  // > 0: registered bytes one client (token, or address without auth) may hold.
+  int64_t registered_per_client_bytes = 0;
 };
 
 class GemmServiceImpl final : public v1::GemmService::CallbackService {
@@ -57,10 +63,15 @@ class GemmServiceImpl final : public v1::GemmService::CallbackService {
   StatusOr<Matrix<float>> ComputeGemm(const v1::GemmRequest& req, MatrixView<float> a,
                                       MatrixView<float> b, const GemmConfig& cfg,
                                       Overhead* ov);
+  // Checks the caller's token; on failure finishes the call and returns false.
+  bool Authorized(const grpc::CallbackServerContext& ctx, grpc::ServerUnaryReactor* reactor,
+                  const char* rpc, const std::string& id, Clock::time_point start,
+                  std::string* client);
   // Deadline passed or client gone: the status to stop with, else OK.
   static Status Interrupted(grpc::CallbackServerContext* ctx);
 
   const ServiceOptions options_;
+  const TokenAuth auth_;
   WorkerPool* pool_;
   MatrixStore* store_;
   Metrics* metrics_;

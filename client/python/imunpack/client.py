@@ -78,10 +78,14 @@ class Client:
 
     target: "host:port", "dns:///name:port", or a list of "host:port".
     timeout: seconds per call.
+    tls: connect with TLS (implied by tls_ca); tls_ca: PEM file to check the
+    server with (None: the system's roots); tls_cert/tls_key: PEM files of a
+    client certificate (mutual TLS). token: sent as "authorization: Bearer".
     """
 
     def __init__(self, target="127.0.0.1:50051", *, timeout=120.0,
-                 max_message_bytes=1 << 30):
+                 max_message_bytes=1 << 30, tls=False, tls_ca=None, tls_cert=None,
+                 tls_key=None, token=None):
         if isinstance(target, (list, tuple)):
             target = "ipv4:" + ",".join(target)
         options = [
@@ -89,9 +93,19 @@ class Client:
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.lb_policy_name", "round_robin"),
         ]
-        self._channel = grpc.insecure_channel(target, options=options)
+        if tls or tls_ca or tls_cert:
+            def read(path):
+                if path is None:
+                    return None
+                with open(path, "rb") as f:
+                    return f.read()
+            creds = grpc.ssl_channel_credentials(read(tls_ca), read(tls_key), read(tls_cert))
+            self._channel = grpc.secure_channel(target, creds, options=options)
+        else:
+            self._channel = grpc.insecure_channel(target, options=options)
         self._stub = pb_grpc.GemmServiceStub(self._channel)
         self._timeout = timeout
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
 
     def close(self):
         self._channel.close()
@@ -104,7 +118,7 @@ class Client:
 
     def _call(self, method, request):
         try:
-            return method(request, timeout=self._timeout)
+            return method(request, timeout=self._timeout, metadata=self._metadata)
         except grpc.RpcError as e:
             raise ImunpackError(e.code(), e.details()) from None
 
