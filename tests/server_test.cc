@@ -1,5 +1,6 @@
 // The service end to end: a real server on 127.0.0.1 (port chosen by the
 // kernel), the real client library, no mocks.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -7,6 +8,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
+#include <future>
 #include <limits>
 #include <memory>
 #include <random>
@@ -192,6 +195,14 @@ TEST_F(ServerTest, BadRequestsGetTheRightCodeAndTheServerStaysHealthy) {
       {"no b", [](auto* r) { r->clear_b(); }, grpc::StatusCode::INVALID_ARGUMENT, "set either b or b_handle"},
       {"unknown handle", [](auto* r) { r->set_b_handle("m-0-999"); }, grpc::StatusCode::NOT_FOUND, "m-0-999"},
       {"huge claimed dims", [](auto* r) { r->mutable_a()->set_rows(int64_t{1} << 40); }, grpc::StatusCode::RESOURCE_EXHAUSTED, "max_dim"},
+      {"huge dims, tiny raw data", [](auto* r) { r->mutable_a()->clear_values(); r->mutable_a()->set_rows(60000); r->mutable_a()->set_cols(60000); r->mutable_a()->set_raw(std::string(24, 'x')); }, grpc::StatusCode::INVALID_ARGUMENT, "a.raw has 24 bytes; 60000x60000 needs"},
+      {"empty request", [](auto* r) { r->Clear(); }, grpc::StatusCode::INVALID_ARGUMENT, "a.rows = 0"},
+      {"negative bits", [](auto* r) { r->set_bits(-1); }, grpc::StatusCode::INVALID_ARGUMENT, "bits = -1"},
+      {"one bit", [](auto* r) { r->set_bits(1); }, grpc::StatusCode::INVALID_ARGUMENT, "bits = 1"},
+      {"negative levels", [](auto* r) { r->mutable_a_quant()->set_levels(-5); }, grpc::StatusCode::INVALID_ARGUMENT, "a_quant.levels = -5"},
+      {"negative percentile", [](auto* r) { r->mutable_b_quant()->set_percentile(-0.5); }, grpc::StatusCode::INVALID_ARGUMENT, "b_quant.percentile = -0.5"},
+      {"empty handle", [](auto* r) { r->set_b_handle(""); }, grpc::StatusCode::NOT_FOUND, "b_handle \"\""},
+      {"raw not a whole float", [](auto* r) { r->mutable_b()->clear_values(); r->mutable_b()->set_raw(std::string(47, '\0')); }, grpc::StatusCode::INVALID_ARGUMENT, "b.raw has 47 bytes"},
   };
   for (const Case& c : cases) {
     v1::GemmRequest req = GoodRequest();
@@ -202,6 +213,102 @@ TEST_F(ServerTest, BadRequestsGetTheRightCodeAndTheServerStaysHealthy) {
         << c.name << ": " << s.error_message();
     ExpectServing();
   }
+  ASSERT_TRUE(RawGemm(stub_.get(), GoodRequest()).ok());
+}
+
+// The other methods, raw bytes that are no protobuf at all, and a method
+// that does not exist: each refused with its code, the server healthy after.
+TEST_F(ServerTest, MalformedCallsToEveryMethod) {
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(30); };
+  auto expect = [&](const char* name, const grpc::Status& s, grpc::StatusCode code,
+                    const std::string& needle) {
+    EXPECT_EQ(s.error_code(), code) << name << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find(needle), std::string::npos) << name << ": " << s.error_message();
+    ExpectServing();
+  };
+  auto int_gemm = [&](std::function<void(v1::IntGemmRequest*)> mutate) {
+    v1::IntGemmRequest r;
+    for (auto [m, rows, cols] : {std::tuple{r.mutable_a(), 2, 2}, {r.mutable_b(), 2, 2}}) {
+      m->set_rows(rows);
+      m->set_cols(cols);
+      for (int i = 0; i < rows * cols; ++i) m->add_values(i + 1);
+    }
+    mutate(&r);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    v1::IntGemmResponse resp;
+    return stub_->IntGemm(&ctx, r, &resp);
+  };
+  expect("int_gemm overflow", int_gemm([](auto* r) {
+           for (int i = 0; i < 4; ++i) {
+             r->mutable_a()->set_values(i, INT32_MIN);
+             r->mutable_b()->set_values(i, INT32_MIN);
+           }
+         }), grpc::StatusCode::OUT_OF_RANGE, "int64");
+  expect("int_gemm raw length", int_gemm([](auto* r) {
+           r->mutable_b()->clear_values();
+           r->mutable_b()->set_raw(std::string(15, '\0'));
+         }), grpc::StatusCode::INVALID_ARGUMENT, "b.raw has 15 bytes");
+  expect("int_gemm shapes", int_gemm([](auto* r) { r->mutable_b()->set_rows(4); r->mutable_b()->set_cols(1); }),
+         grpc::StatusCode::INVALID_ARGUMENT, "a.cols must equal b.rows");
+  auto upload = [&](std::function<void(v1::UploadMatrixRequest*)> mutate) {
+    v1::UploadMatrixRequest r;
+    r.mutable_matrix()->set_rows(2);
+    r.mutable_matrix()->set_cols(2);
+    for (int i = 0; i < 4; ++i) r.mutable_matrix()->add_values(i);
+    mutate(&r);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    v1::UploadMatrixResponse resp;
+    return stub_->UploadMatrix(&ctx, r, &resp);
+  };
+  expect("upload nan", upload([](auto* r) { r->mutable_matrix()->set_values(3, std::nanf("")); }),
+         grpc::StatusCode::INVALID_ARGUMENT, "[1][1] = nan");
+  expect("upload strategy", upload([](auto* r) { r->set_strategy(static_cast<v1::Strategy>(9)); }),
+         grpc::StatusCode::INVALID_ARGUMENT, "strategy = 9");
+  expect("upload bits", upload([](auto* r) { r->set_bits(12); }), grpc::StatusCode::INVALID_ARGUMENT,
+         "bits = 12");
+  expect("upload no matrix", upload([](auto* r) { r->clear_matrix(); }),
+         grpc::StatusCode::INVALID_ARGUMENT, "matrix.rows = 0");
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    v1::DeleteMatrixRequest r;
+    r.set_handle("b-nothing");
+    v1::DeleteMatrixResponse resp;
+    expect("delete unknown", stub_->DeleteMatrix(&ctx, r, &resp), grpc::StatusCode::NOT_FOUND,
+           "b-nothing");
+  }
+  // Bytes that do not parse as the request message, and an unknown method.
+  grpc::GenericStub generic(channel_);
+  auto raw_call = [&](const std::string& method, const std::string& bytes) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    grpc::Slice slice(bytes.data(), bytes.size());
+    grpc::ByteBuffer request(&slice, 1), response;
+    std::promise<grpc::Status> done;
+    generic.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
+                      [&done](grpc::Status s) { done.set_value(s); });
+    return done.get_future().get();
+  };
+  {
+    // The same path with a well-formed message works: the path is right.
+    std::string good;
+    GoodRequest().SerializeToString(&good);
+    grpc::Status s = raw_call("/imunpack.v1.GemmService/Gemm", good);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+  const std::string garbage = "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x12\x99";
+  for (const char* method : {"/imunpack.v1.GemmService/Gemm", "/imunpack.v1.GemmService/IntGemm",
+                             "/imunpack.v1.GemmService/UploadMatrix"}) {
+    // gRPC itself refuses a request that fails to parse, before any handler
+    // runs (1.51's callback server answers UNIMPLEMENTED); never OK.
+    grpc::Status s = raw_call(method, garbage);
+    EXPECT_FALSE(s.ok()) << method;
+    ExpectServing();
+  }
+  expect("unknown method", raw_call("/imunpack.v1.GemmService/Nope", "x"),
+         grpc::StatusCode::UNIMPLEMENTED, "");
   ASSERT_TRUE(RawGemm(stub_.get(), GoodRequest()).ok());
 }
 
