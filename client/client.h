@@ -31,7 +31,9 @@ struct ClientOptions {
   std::vector<std::string> targets = {"127.0.0.1:50051"};
   int64_t max_message_bytes = int64_t{1} << 30;  // match the server's limit
   double deadline_s = 120;                       // per attempt
-  int max_attempts = 5;
+  // Backoff 0.05, 0.1, ... capped at max_backoff_s: 8 attempts span about
+  // 5 s, enough to ride out a server restart.
+  int max_attempts = 8;
   double initial_backoff_s = 0.05;
   double max_backoff_s = 2.0;
   bool raw_encoding = true;  // raw bytes (fast) or typed repeated fields

@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", wl.seed, "data seed")->capture_default_str();
   app.add_flag("--verify", wl.verify, "ask the server for the error against fp32 too");
   app.add_option("--deadline-ms", deadline_ms, "deadline of each request")->capture_default_str();
+  double unavailable_backoff_ms = 20;
+  app.add_option("--unavailable-backoff-ms", unavailable_backoff_ms,
+                 "closed loop: pause of a slot after an UNAVAILABLE answer (0: none)")
+      ->capture_default_str();
   app.add_option("--max-message-mib", co.max_message_bytes, "client message limit, MiB")
       ->transform([](std::string v) { return std::to_string(std::stoll(v) << 20); });
   app.add_option("--json", json_path, "write every measurement as JSON to this file");
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
   }
   if (spec.window_s <= 0) return fail("--window must be positive");
   spec.deadline_s = deadline_ms / 1e3;
+  spec.unavailable_backoff_s = unavailable_backoff_ms / 1e3;
   spec.poisson = arrivals == "poisson";
   spec.progress = !quiet;
   co.targets = targets;

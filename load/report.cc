@@ -76,6 +76,8 @@ void PrintSummary(std::FILE* out, const LevelResult& r) {
     }
     std::fprintf(out, "\n");
   }
+  std::fprintf(out, "gaps        longest stretch without a successful answer: %.1f ms\n",
+               r.max_gap_ms);
   std::fprintf(out, "stability   %s over %zu windows of %g s\n",
                r.windows.size() < 3 ? "unknown (fewer than 3 windows)"
                : r.stable          ? "stable (last 3 windows within 10%)"
@@ -128,6 +130,7 @@ nlohmann::json ToJson(const LevelResult& r) {
       {"ok_rps", r.ok_rps},
       {"send_rate", r.send_rate},
       {"max_send_lag_ms", r.max_send_lag_ms},
+      {"max_gap_ms", r.max_gap_ms},
       {"gflops", r.gflops},
       {"mb_sent_per_s", r.mb_sent_s},
       {"mb_received_per_s", r.mb_recv_s},

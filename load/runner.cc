@@ -1,5 +1,6 @@
 #include "load/runner.h"
 
+#include <grpcpp/alarm.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +39,7 @@ class Level {
     result_.spec = spec;
     last_send_ = t0_;
     last_completion_ = t0_;
+    last_ok_ = t0_;
   }
 
   LevelResult Run() {
@@ -128,8 +130,24 @@ class Level {
       // outstanding, Run may return and this object may be gone.
       cv_.notify_all();
     }
+    const bool unavailable = s.error_code() == grpc::StatusCode::UNAVAILABLE;
     delete call;
-    if (next) Send(now, measured);
+    if (!next) return;
+    if (unavailable && spec_.unavailable_backoff_s > 0) {
+      // No server to talk to: this slot pauses before its next call instead
+      // of spinning through fail-fast errors (a timer, not a blocked thread).
+      auto alarm = std::make_unique<grpc::Alarm>();
+      grpc::Alarm* raw = alarm.get();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        alarms_.push_back(std::move(alarm));
+      }
+      raw->Set(std::chrono::system_clock::now() +
+                   std::chrono::microseconds(static_cast<int64_t>(spec_.unavailable_backoff_s * 1e6)),
+               [this, measured](bool) { Send(Clock::now(), measured); });
+      return;
+    }
+    Send(now, measured);
   }
 
   // Under mu_.
@@ -144,6 +162,8 @@ class Level {
       return;
     }
     ++result_.ok;
+    result_.max_gap_ms = std::max(result_.max_gap_ms, Seconds(now - last_ok_) * 1e3);
+    last_ok_ = std::max(last_ok_, now);
     const double latency_s = Seconds(now - call.intended);
     const int64_t us = static_cast<int64_t>(latency_s * 1e6);
     result_.latency.Record(us);
@@ -213,6 +233,7 @@ class Level {
     const double send_span = spec_.duration_s > 0 ? spec_.duration_s : Seconds(last_send_ - t0_);
     r.send_rate = send_span > 0 ? r.sent / send_span : 0;
     r.max_send_lag_ms = max_lag_s_ * 1e3;
+    r.max_gap_ms = std::max(r.max_gap_ms, Seconds(last_completion_ - last_ok_) * 1e3);
     r.rps = r.completed / r.elapsed_s;
     r.ok_rps = r.ok / r.elapsed_s;
     r.gflops = flops_ / r.elapsed_s / 1e9;
@@ -257,7 +278,8 @@ class Level {
   bool finished_ = false;                    // guarded
   LevelResult result_;                       // guarded
   std::vector<LatencyHistogram> windows_;    // guarded
-  Clock::time_point last_send_, last_completion_;  // guarded
+  std::vector<std::unique_ptr<grpc::Alarm>> alarms_;  // guarded; fired ones kept till the end
+  Clock::time_point last_send_, last_completion_, last_ok_;  // guarded
   double max_lag_s_ = 0;                     // sender thread only
   double bytes_sent_ = 0, bytes_recv_ = 0, flops_ = 0, ratio_sum_ = 0;  // guarded
   double phase_sums_[std::size(kPhases)] = {};  // guarded

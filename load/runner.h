@@ -70,6 +70,9 @@ struct RunSpec {
   int64_t max_outstanding = 4096;  // open loop: the sender waits beyond this
   bool progress = false;    // live line on stderr
   std::string token;        // bearer token sent with every call, if any
+  // Closed loop: after an UNAVAILABLE answer (no server reachable) a slot
+  // waits this long before its next call, rather than spinning.
+  double unavailable_backoff_s = 0.02;
 };
 
 struct Window {
@@ -88,6 +91,9 @@ struct LevelResult {
   double elapsed_s = 0;   // first measured send -> last measured completion
   double send_rate = 0;   // open loop: achieved sends per second
   double max_send_lag_ms = 0;  // open loop: how late the sender ever was
+  // Longest stretch without a successful answer (from the first measured
+  // send): how long a server restart or outage was felt.
+  double max_gap_ms = 0;
   double rps = 0;         // completed / elapsed
   double ok_rps = 0;
   double gflops = 0;      // 2·m·k·n of OK requests per second

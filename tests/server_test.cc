@@ -580,6 +580,38 @@ TEST_F(ServerTest, KeptMatrixIsUploadedAgainWhenTheServerLostIt) {
   EXPECT_EQ(list->matrices_size(), 0);
 }
 
+TEST_F(ServerTest, ClientRecoversFromAServerRestartOnItsOwn) {
+  // A server restarted on the same port (registered matrices gone): the
+  // same Client object reconnects, uploads its kept matrix again, and gets
+  // the same bits, with no help from the caller.
+  Matrix<float> a = Generate(Distribution::kGaussian, 8, 32, 1, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kGaussian, 32, 6, 2, Operand::kB);
+  StatusOr<v1::MatrixInfo> info = client_->Upload(b, "kept", 8, {}, /*keep_data=*/true);
+  ASSERT_TRUE(info.ok());
+  StatusOr<client::GemmResult> before = client_->Gemm(a, info->handle(), {});
+  ASSERT_TRUE(before.ok());
+  const int port = server_->port();
+  server_->Shutdown();
+  server_.reset();
+  ServerOptions o = SmallServer();
+  o.address = "127.0.0.1:" + std::to_string(port);
+  // Back after a pause, as a real restart would be; the client's retries
+  // with backoff bridge it.
+  std::thread restart([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    server_ = std::make_unique<ImunpackServer>(o);
+    ASSERT_TRUE(server_->Start().ok());
+  });
+  StatusOr<client::GemmResult> after = client_->Gemm(a, info->handle(), {});
+  restart.join();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  ExpectSameBits(after->c, before->c, "after the restart");
+  StatusOr<v1::ListMatricesResponse> list = client_->List();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->matrices_size(), 1);  // uploaded again, under the same content handle
+  EXPECT_EQ(list->matrices(0).handle(), info->handle());
+}
+
 TEST_F(ServerTest, AsyncCallsAndMetrics) {
   server_->Shutdown();
   ServerOptions o = SmallServer();
