@@ -1,0 +1,94 @@
+// libFuzzer target: the server's request path. Bytes are parsed as each
+// request message the service takes, then decoded and validated exactly as
+// the handlers do (DecodeFloat/DecodeInt32, DecodeConfig, ValidateGemm,
+// CheckWork) under small limits; requests that pass run through the kernels.
+// The first byte picks the message type. Must never crash, hang, or accept
+// a request whose data does not match its claimed shape.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+
+#include "imunpack/v1/imunpack.pb.h"
+#include "kernels/pipeline.h"
+#include "server/convert.h"
+
+namespace {
+
+using namespace imunpack;
+
+server::Limits SmallLimits() {
+  server::Limits l;
+  l.max_dim = 64;
+  l.max_work = 64 * 64 * 64;
+  return l;
+}
+
+void Check(bool ok) {
+  if (!ok) std::abort();
+}
+
+void FuzzGemm(const v1::GemmRequest& req) {
+  const server::Limits limits = SmallLimits();
+  StatusOr<MatrixView<float>> a = server::DecodeFloat(req.a(), "a", limits);
+  if (!a.ok()) return;
+  Check(a->rows * a->cols == (req.a().raw().empty() ? req.a().values_size()
+                                                     : static_cast<int64_t>(req.a().raw().size() / 4)));
+  if (req.b_source_case() != v1::GemmRequest::kB) return;
+  StatusOr<MatrixView<float>> b = server::DecodeFloat(req.b(), "b", limits);
+  if (!b.ok()) return;
+  StatusOr<GemmConfig> cfg =
+      server::DecodeConfig(req.bits(), req.strategy(), req.a_quant(), req.b_quant(), false);
+  if (!cfg.ok()) return;
+  if (!ValidateGemm(a->rows, a->cols, b->rows, b->cols, *cfg).ok()) return;
+  if (!server::CheckWork(a->rows, a->cols, b->cols, limits).ok()) return;
+  cfg->threads = 1;
+  StatusOr<Matrix<float>> c = FloatGemm(*a, *b, *cfg);
+  // Only non-finite input may be refused at this point.
+  if (!c.ok()) Check(c.status().code() == StatusCode::kInvalidArgument);
+}
+
+void FuzzIntGemm(const v1::IntGemmRequest& req) {
+  const server::Limits limits = SmallLimits();
+  StatusOr<MatrixView<int32_t>> a = server::DecodeInt32(req.a(), "a", limits);
+  StatusOr<MatrixView<int32_t>> b = server::DecodeInt32(req.b(), "b", limits);
+  if (!a.ok() || !b.ok()) return;
+  StatusOr<GemmConfig> cfg = server::DecodeConfig(req.bits(), req.strategy(), v1::QuantConfig(),
+                                                  v1::QuantConfig(), false);
+  if (!cfg.ok() || !ValidateGemm(a->rows, a->cols, b->rows, b->cols, *cfg).ok()) return;
+  if (!server::CheckWork(a->rows, a->cols, b->cols, limits).ok()) return;
+  cfg->threads = 1;
+  StatusOr<Matrix<int64_t>> c = IntGemm(*a, *b, *cfg);
+  if (!c.ok()) Check(c.status().code() == StatusCode::kOutOfRange);
+}
+
+void FuzzUpload(const v1::UploadMatrixRequest& req) {
+  const server::Limits limits = SmallLimits();
+  StatusOr<MatrixView<float>> m = server::DecodeFloat(req.matrix(), "matrix", limits);
+  StatusOr<QuantConfig> q = server::DecodeQuant(req.quant(), "quant");
+  if (!m.ok() || !q.ok()) return;
+  StatusOr<GemmConfig> st = server::DecodeConfig(req.bits() == 0 ? 8 : req.bits(), req.strategy(),
+                                                 v1::QuantConfig(), v1::QuantConfig(), false);
+  if (!st.ok()) return;
+  StatusOr<std::shared_ptr<const PreparedB>> pb = PrepareB(*m, *q, st->bits, st->strategy);
+  if (pb.ok()) Check((*pb)->rows() == m->rows && (*pb)->cols() == m->cols);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  const uint8_t kind = data[0] % 3;
+  ++data;
+  --size;
+  if (kind == 0) {
+    v1::GemmRequest req;
+    if (req.ParseFromArray(data, static_cast<int>(size))) FuzzGemm(req);
+  } else if (kind == 1) {
+    v1::IntGemmRequest req;
+    if (req.ParseFromArray(data, static_cast<int>(size))) FuzzIntGemm(req);
+  } else {
+    v1::UploadMatrixRequest req;
+    if (req.ParseFromArray(data, static_cast<int>(size))) FuzzUpload(req);
+  }
+  return 0;
+}
