@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages imunpack builds, tests and runs with.
 # --deploy adds what the container and manifest tests use (podman, yamllint,
-# debootstrap, Node.js for the schema checks).
+# debootstrap, Node.js for the schema checks); --fuzz adds clang for fuzzing.
 # Idempotent: packages already present are not fetched again. Runs as root, or
 # through sudo otherwise.
 set -euo pipefail
@@ -15,6 +15,10 @@ packages=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
   python3 python3-grpcio python3-protobuf python3-numpy gnuplot-nox
 )
+if [ "${1:-}" = --fuzz ]; then
+  # clang, its libFuzzer and sanitizer runtimes, and its OpenMP.
+  packages+=(clang libclang-rt-14-dev libomp-dev)
+fi
 if [ "${1:-}" = --deploy ]; then
   # catatonit and runc are only Recommends of podman, and both are needed.
   packages+=(podman runc catatonit debootstrap yamllint python3-yaml)

@@ -9,12 +9,7 @@ set -u
 secs=${1:-300}
 bin=${2:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
 python=/usr/bin/python3
-work=$(mktemp -d)
-servers=
-bg=()
-trap 'for p in $servers "${bg[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
 . "$(dirname "$0")/../tests/lib.sh"
-fail() { echo "SOAK FAIL: $*"; exit 1; }
 start_server "$bin" --workers 2 --threads-per-worker 1 --queue-capacity 32 --drain-s 30 || exit 1
 target=(--target "127.0.0.1:$port")
 rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status" 2>/dev/null; }
@@ -23,7 +18,7 @@ rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status" 2>/dev/null; }
   --shape 64x64x64 --shape 256x512x256 --shape 512x1024x512 --shape 33x4097x7 \
   --deadline-ms 40 --quiet --json "$work/load.json" >"$work/load.txt" 2>&1 &
 loader=$!
-bg+=($loader)
+cleanup_pids="$cleanup_pids $loader"
 # Malformed requests and clients that vanish mid-call, all along.
 (
   while :; do
@@ -36,7 +31,8 @@ bg+=($loader)
     wait "$victim" 2>/dev/null
   done
 ) &
-bg+=($!)
+noise=$!
+cleanup_pids="$cleanup_pids $noise"
 samples=()
 for ((t = 0; t < secs; ++t)); do
   sleep 1
@@ -44,11 +40,11 @@ for ((t = 0; t < secs; ++t)); do
   samples+=("$(rss)")
 done
 wait "$loader"
-kill -9 "${bg[1]}" 2>/dev/null
+kill -9 "$noise" 2>/dev/null
+wait "$noise" 2>/dev/null
 kill -TERM "$server"
 wait "$server"
 rc=$?
-servers=
 [ "$rc" -eq 0 ] || fail "exit code $rc after SIGTERM"
 
 "$python" - "$work/load.json" "${samples[@]}" <<'PY'
@@ -77,5 +73,5 @@ if peak > 1.10 * base:
 sys.exit(0 if ok else 1)
 PY
 rc=$?
-[ $rc -eq 0 ] || { cat "$work/load.txt"; fail "see above"; }
+[ $rc -eq 0 ] || { cat "$work/load.txt"; fail "soak: see above"; }
 echo "soak passed; server exited 0 on SIGTERM"

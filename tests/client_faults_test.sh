@@ -7,11 +7,7 @@
 set -u
 bin=$1
 python=$2
-work=$(mktemp -d)
-servers=
-trap 'for p in $servers; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
 . "$(dirname "$0")/lib.sh"
-fail() { echo "FAIL: $*"; exit 1; }
 start_server "$bin" --workers 1 --threads-per-worker 1 --queue-capacity 8 || exit 1
 target=(--target "127.0.0.1:$port")
 in_flight() { "$bin/imunpack" "${target[@]}" --json info | "$python" -c 'import json,sys; i=json.load(sys.stdin); print(i.get("inFlight",0), i.get("queueDepth",0))'; }

@@ -1,9 +1,18 @@
-# Shared by the shell tests: start an imunpack-server on a free 127.0.0.1
-# port and wait until it is healthy. Source it, then:
-#   start_server BIN_DIR [server flags...]   sets $server (pid) and $port,
-#                                            and appends the pid to $servers
-# The caller's EXIT trap should kill "$server" when it is set. Never
-# "kill 0": an empty pid would signal the whole process group (ctest).
+# Shared by the shell tests. Sourcing it sets $work (a fresh temporary
+# directory), fail() (print and exit 1), and an EXIT trap that kills every
+# process listed in $cleanup_pids and removes $work. Then:
+#   start_server BIN_DIR [server flags...]   starts an imunpack-server on a
+#       free 127.0.0.1 port, waits until it is healthy, sets $server (pid)
+#       and $port, and adds the pid to $cleanup_pids.
+# Never "kill 0": an empty pid would signal the whole process group (ctest).
+work=$(mktemp -d)
+cleanup_pids=
+trap 'for p in $cleanup_pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
 start_server() {
   local bin=$1
   shift
@@ -13,7 +22,7 @@ start_server() {
     server=$!
     for _ in $(seq 100); do
       if "$bin/imunpack" --target "127.0.0.1:$port" health >/dev/null 2>&1; then
-        servers="${servers:-} $server"
+        cleanup_pids="$cleanup_pids $server"
         return 0
       fi
       kill -0 "$server" 2>/dev/null || break

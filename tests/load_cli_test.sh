@@ -6,13 +6,9 @@
 set -u
 bin=$1
 python=$2
-work=$(mktemp -d)
-server=
-trap '[ -n "$server" ] && kill -9 "$server" 2>/dev/null; rm -rf "$work"' EXIT
 . "$(dirname "$0")/lib.sh"
 start_server "$bin" --workers 2 --threads-per-worker 1 || exit 1
 target="127.0.0.1:$port"
-fail() { echo "FAIL: $*"; exit 1; }
 
 "$bin/imunpack-load" --target "$target" --concurrency 3 --connections 2 --requests 150 \
   --duration 0 --warmup 0.2 --shape 64x128x32 --shape 17x33x9 --registered-b --quiet \

@@ -7,18 +7,14 @@
 set -u
 bin=$1
 python=$2
-work=$(mktemp -d)
-servers=
-loader=
-trap 'for p in $servers $loader; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
 . "$(dirname "$0")/lib.sh"
-fail() { echo "FAIL: $*"; exit 1; }
 start_server "$bin" --workers 2 --threads-per-worker 1 --drain-s 20 || exit 1
 first=$server
 
 "$bin/imunpack-load" --target "127.0.0.1:$port" --concurrency 6 --duration 8 --warmup 0 \
   --shape 256x256x256 --shape 64x512x64 --quiet --json "$work/load.json" >"$work/load.txt" 2>&1 &
 loader=$!
+cleanup_pids="$cleanup_pids $loader"
 sleep 2
 kill -TERM "$first"
 wait "$first"
@@ -27,9 +23,8 @@ rc=$?
 sleep 0.5  # down for a moment, as in a real restart
 "$bin/imunpack-server" --address "127.0.0.1:$port" --log-level warn --workers 2 \
   --threads-per-worker 1 &
-servers="$servers $!"
+cleanup_pids="$cleanup_pids $!"
 wait "$loader"
-loader=
 "$python" - "$work/load.json" <<'PY' || { cat "$work/load.txt"; fail "load report"; }
 import json, sys
 l = json.load(open(sys.argv[1]))["levels"][0]

@@ -7,11 +7,7 @@
 set -u
 bin=$1
 python=$2
-work=$(mktemp -d)
-servers=
-trap 'for p in $servers; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
 . "$(dirname "$0")/lib.sh"
-fail() { echo "FAIL: $*"; exit 1; }
 targets=()
 for r in 1 2 3; do
   start_server "$bin" --workers 1 --threads-per-worker 1 --replica-id "replica-$r" || exit 1

@@ -9,10 +9,7 @@ bin=$1
 python=$2
 pypkg=$3
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-servers=
-trap 'for p in $servers; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$here/lib.sh"
 "$here/../scripts/make-test-certs.sh" "$work/certs" >/dev/null || fail "certificates"
 "$here/../scripts/make-test-certs.sh" "$work/rogue" >/dev/null || fail "rogue certificates"
 token=0123456789abcdef-test-token
@@ -23,7 +20,7 @@ port=$((20000 + RANDOM % 30000))
 "$bin/imunpack-server" --address "127.0.0.1:$port" --log-level warn --tls-cert "$c/server.pem" \
   --tls-key "$c/server.key" --tls-client-ca "$c/ca.pem" --auth-token-file "$work/tokens" \
   --registered-mib-per-client 1 &
-servers=$!
+cleanup_pids="$cleanup_pids $!"
 good=(--target "127.0.0.1:$port" --tls-ca "$c/ca.pem" --tls-cert "$c/client.pem" --tls-key "$c/client.key")
 for _ in $(seq 100); do
   "$bin/imunpack" "${good[@]}" health >/dev/null 2>&1 && break

@@ -4,11 +4,6 @@
 # Usage: sigterm_test.sh BIN_DIR. Talks to 127.0.0.1 only.
 set -u
 bin=$1
-work=$(mktemp -d)
-server=
-# Never "kill 0": an empty pid would signal the whole process group (ctest).
-trap '[ -n "$server" ] && kill -9 "$server" 2>/dev/null; rm -rf "$work"' EXIT
-
 . "$(dirname "$0")/lib.sh"
 start_server "$bin" --workers 1 --queue-capacity 32 --drain-s 30 || exit 1
 
@@ -29,7 +24,6 @@ if [ "$running" -eq 0 ]; then echo "the load finished before the signal: test pr
 kill -TERM "$server"
 wait "$server"
 rc=$?
-server=
 if [ "$rc" -ne 0 ]; then echo "server exited $rc after SIGTERM"; exit 1; fi
 
 ok=0
