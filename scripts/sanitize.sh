@@ -13,8 +13,10 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
 if [ "$which" = asan ] || [ "$which" = all ]; then
+  # No -Werror here: GCC 12 warns falsely (maybe-uninitialized in <regex>)
+  # under the sanitizers' instrumentation.
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIMUNPACK_SANITIZE=address,undefined \
-    -DIMUNPACK_WERROR=ON >/dev/null
+    >/dev/null
   cmake --build build-asan -j"$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -22,7 +24,7 @@ if [ "$which" = asan ] || [ "$which" = all ]; then
 fi
 if [ "$which" = tsan ] || [ "$which" = all ]; then
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIMUNPACK_SANITIZE=thread \
-    -DIMUNPACK_WERROR=ON >/dev/null
+    >/dev/null
   cmake --build build-tsan -j"$jobs" --target server_test load_test
   (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/../tests/tsan.supp" \
     OMP_NUM_THREADS=1 ctest --output-on-failure -j"$jobs" --timeout 1800 -R '^(ServerTest|LoadTest)\.' \
