@@ -31,14 +31,10 @@ RUN apt-get update \
 COPY --from=build /src/build/bin/imunpack-server /src/build/bin/imunpack \
                   /src/build/bin/imunpack-load /usr/local/bin/
 # Listen on every interface inside the container; metrics on their own port.
-# The malloc thresholds keep multi-megabyte message buffers out of fresh,
-# page-faulted mmaps (README, performance).
 ENV IMUNPACK_ADDRESS=0.0.0.0:50051 \
     IMUNPACK_METRICS_ADDRESS=0.0.0.0 \
     IMUNPACK_METRICS_PORT=9090 \
-    IMUNPACK_LOG_FORMAT=json \
-    MALLOC_MMAP_THRESHOLD_=33554432 \
-    MALLOC_TRIM_THRESHOLD_=536870912
+    IMUNPACK_LOG_FORMAT=json
 EXPOSE 50051 9090
 # A numeric non-root user: no entry in /etc/passwd is needed.
 USER 65532:65532

@@ -20,9 +20,11 @@
 #include "kernels/dnnl_matmul.h"
 #include "kernels/pipeline.h"
 #include "kernels/timer.h"
+#include "common/malloc_tuning.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
+  imunpack::TuneMallocForLargeMessages();
   using namespace imunpack;
   int64_t m = 1024, k = 4096, n = 4096;
   int reps = 5, threads = 0;

@@ -11,6 +11,7 @@
 #include "client/security_flags.h"
 #include "common/npy.h"
 #include "common/workload.h"
+#include "common/malloc_tuning.h"
 #include "kernels/pipeline.h"
 
 namespace {
@@ -86,6 +87,7 @@ void PrintOverhead(const imunpack::v1::Overhead& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  imunpack::TuneMallocForLargeMessages();
   using namespace imunpack;
   client::ClientOptions copts;
   copts.targets.clear();

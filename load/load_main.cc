@@ -13,6 +13,7 @@
 #include "client/security_flags.h"
 #include "kernels/config.h"
 #include "load/report.h"
+#include "common/malloc_tuning.h"
 #include "load/runner.h"
 
 namespace {
@@ -33,6 +34,7 @@ bool ParseRange(const std::string& text, Range* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  imunpack::TuneMallocForLargeMessages();
   CLI::App app{"imunpack-load: load test for the imunpack GEMM service"};
   app.set_version_flag("--version", "imunpack-load " IMUNPACK_VERSION);
   client::ClientOptions co;

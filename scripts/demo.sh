@@ -12,9 +12,6 @@ scripts/build.sh
 port=${IMUNPACK_DEMO_PORT:-50051}
 target="127.0.0.1:$port"
 
-# glibc hands out multi-megabyte message buffers as fresh mmaps, page-faulted
-# on every request; these keep them in the heap (see README, Performance).
-export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=536870912
 build/bin/imunpack-server --address "$target" --metrics-port -1 --log-level warn &
 server=$!
 trap 'kill -9 "$server" 2>/dev/null || true' EXIT

@@ -11,9 +11,11 @@
 #include <thread>
 
 #include "server/auth.h"
+#include "common/malloc_tuning.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
+  imunpack::TuneMallocForLargeMessages();
   using imunpack::server::ServerOptions;
   ServerOptions o;
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
