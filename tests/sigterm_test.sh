@@ -5,22 +5,30 @@
 set -u
 bin=$1
 . "$(dirname "$0")/lib.sh"
-start_server "$bin" --workers 1 --queue-capacity 32 --drain-s 30 || exit 1
-
-clients=()
-for i in $(seq 6); do
-  "$bin/imunpack" --target "127.0.0.1:$port" --deadline-s 60 gemm --m 2048 --k 2048 --n 2048 \
-    --seed "$i" --check >"$work/client$i.log" 2>&1 &
-  clients+=($!)
+# The signal must land while the server holds work. On a slow machine
+# (sanitizer builds, a busy CI) the whole load can slip past the poll; the
+# scenario is then set up again, up to three times.
+for attempt in 1 2 3; do
+  start_server "$bin" --workers 1 --queue-capacity 32 --drain-s 30 || exit 1
+  clients=()
+  for i in $(seq 6); do
+    "$bin/imunpack" --target "127.0.0.1:$port" --deadline-s 60 gemm --m 2048 --k 2048 --n 2048 \
+      --seed "$i" --check >"$work/client$i.log" 2>&1 &
+    clients+=($!)
+  done
+  # Signal as soon as the server holds work.
+  for _ in $(seq 500); do
+    "$bin/imunpack" --target "127.0.0.1:$port" --json info 2>/dev/null | grep -q '"inFlight":[1-9]' && break
+    sleep 0.01
+  done
+  running=0
+  for c in "${clients[@]}"; do kill -0 "$c" 2>/dev/null && running=$((running + 1)); done
+  [ "$running" -gt 0 ] && break
+  echo "attempt $attempt: the load finished before the signal; again"
+  kill -9 "$server" "${clients[@]}" 2>/dev/null
+  wait 2>/dev/null
 done
-# Signal as soon as the server holds work.
-for _ in $(seq 500); do
-  "$bin/imunpack" --target "127.0.0.1:$port" --json info 2>/dev/null | grep -q '"inFlight":[1-9]' && break
-  sleep 0.01
-done
-running=0
-for c in "${clients[@]}"; do kill -0 "$c" 2>/dev/null && running=$((running + 1)); done
-if [ "$running" -eq 0 ]; then echo "the load finished before the signal: test proves nothing"; exit 1; fi
+if [ "$running" -eq 0 ]; then echo "the load always finished before the signal: test proves nothing"; exit 1; fi
 kill -TERM "$server"
 wait "$server"
 rc=$?
