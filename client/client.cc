@@ -28,18 +28,25 @@ void SetMatrix(MatrixView<T> m, bool raw, Proto* out) {
   }
 }
 
+// Copies a response matrix of the expected shape straight into dst.
 template <typename T, typename Proto>
-StatusOr<Matrix<T>> ReadMatrix(const Proto& p, const char* what) {
-  Matrix<T> m(p.rows(), p.cols());
-  if (!p.raw().empty()) {
-    if (p.raw().size() != static_cast<size_t>(m.size()) * sizeof(T))
-      return Internal(std::string(what) + ": response has the wrong size");
-    std::memcpy(m.data(), p.raw().data(), p.raw().size());
-  } else {
-    if (p.values_size() != m.size()) return Internal(std::string(what) + ": response has the wrong size");
-    std::copy(p.values().begin(), p.values().end(), m.data());
+Status ReadInto(const Proto& p, int64_t rows, int64_t cols, T* dst, const char* what) {
+  if (p.rows() != rows || p.cols() != cols) {
+    return Internal(std::string(what) + ": response is " + std::to_string(p.rows()) + "x" +
+                    std::to_string(p.cols()) + ", expected " + std::to_string(rows) + "x" +
+                    std::to_string(cols));
   }
-  return m;
+  const size_t n = static_cast<size_t>(rows * cols);
+  if (!p.raw().empty()) {
+    if (p.raw().size() != n * sizeof(T)) return Internal(std::string(what) + ": response has the wrong size");
+    std::memcpy(dst, p.raw().data(), p.raw().size());
+  } else {
+    if (static_cast<size_t>(p.values_size()) != n) {
+      return Internal(std::string(what) + ": response has the wrong size");
+    }
+    std::copy(p.values().begin(), p.values().end(), dst);
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -146,7 +153,7 @@ Status Client::Call(const Req& req, Resp* resp, Fn method, v1::GemmService::Stub
   return FromGrpc(s);
 }
 
-StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, const v1::GemmRequest& proto_b,
+StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, v1::GemmRequest proto_b,
                                         int64_t b_bytes, int64_t n, const GemmParams& p) {
   // Rows per block so that request (A block + B) and response (C block)
   // stay under the limit, with headroom for framing.
@@ -180,7 +187,10 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, const v1::GemmReque
     }
   }
   auto run_block = [&](int64_t blk) -> StatusOr<v1::GemmResponse> {
-    v1::GemmRequest req = proto_b;
+    // One block is sent in proto_b itself; only several concurrent blocks
+    // need their own copy (each carries B, when B is inline).
+    v1::GemmRequest copy;
+    v1::GemmRequest& req = blocks == 1 ? proto_b : (copy = proto_b);
     *req.mutable_a_quant() = a_quant;
     const int64_t r0 = blk * rows, r1 = std::min(a.rows, r0 + rows);
     SetMatrix(MatrixView<float>{a.data + r0 * a.cols, r1 - r0, a.cols}, options_.raw_encoding,
@@ -214,12 +224,12 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, const v1::GemmReque
       if (first_error.ok()) first_error = r.status();
       continue;
     }
-    StatusOr<Matrix<float>> c = ReadMatrix<float>(r->c(), "c");
-    if (!c.ok() || c->cols() != n) {
-      if (first_error.ok()) first_error = Internal("c: response shape mismatch");
+    const int64_t r0 = blk * rows, r1 = std::min(a.rows, r0 + rows);
+    Status read = ReadInto(r->c(), r1 - r0, n, out.c.data() + r0 * n, "c");
+    if (!read.ok()) {
+      if (first_error.ok()) first_error = read;
       continue;
     }
-    std::memcpy(out.c.data() + blk * rows * n, c->data(), c->size() * sizeof(float));
     if (blk == 0) {
       out.overhead = r->overhead();
       out.verification = r->verification();
@@ -239,7 +249,7 @@ StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, MatrixView<float> b,
   *req.mutable_a_quant() = p.a_quant;
   *req.mutable_b_quant() = p.b_quant;
   req.set_verify(p.verify);
-  return GemmBlocks(a, req, b.size() * 4, b.cols, p);
+  return GemmBlocks(a, std::move(req), b.size() * 4, b.cols, p);
 }
 
 StatusOr<GemmResult> Client::GemmHandle(MatrixView<float> a, const std::string& server_handle,
@@ -249,7 +259,7 @@ StatusOr<GemmResult> Client::GemmHandle(MatrixView<float> a, const std::string& 
   req.set_strategy(p.strategy);
   *req.mutable_a_quant() = p.a_quant;
   req.set_verify(p.verify);
-  return GemmBlocks(a, req, 0, n, p);
+  return GemmBlocks(a, std::move(req), 0, n, p);
 }
 
 StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, const std::string& b_handle,
@@ -315,10 +325,9 @@ StatusOr<IntGemmResult> Client::IntGemm(MatrixView<int32_t> a, MatrixView<int32_
   req.set_strategy(strategy);
   v1::IntGemmResponse resp;
   IMUNPACK_RETURN_IF_ERROR(Call(req, &resp, &v1::GemmService::Stub::IntGemm));
-  StatusOr<Matrix<int64_t>> c = ReadMatrix<int64_t>(resp.c(), "c");
-  if (!c.ok()) return c.status();
   IntGemmResult out;
-  out.c = std::move(c.value());
+  out.c = Matrix<int64_t>(a.rows, b.cols);
+  IMUNPACK_RETURN_IF_ERROR(ReadInto(resp.c(), a.rows, b.cols, out.c.data(), "c"));
   out.overhead = resp.overhead();
   out.replica_id = resp.replica_id();
   return out;

@@ -112,7 +112,7 @@ class Client {
   // One unary call with retries.
   template <typename Req, typename Resp, typename Fn>
   Status Call(const Req& req, Resp* resp, Fn method, v1::GemmService::Stub* stub = nullptr);
-  StatusOr<GemmResult> GemmBlocks(MatrixView<float> a, const v1::GemmRequest& proto_b,
+  StatusOr<GemmResult> GemmBlocks(MatrixView<float> a, v1::GemmRequest proto_b,
                                   int64_t b_bytes, int64_t n, const GemmParams& p);
 
   struct Kept {
