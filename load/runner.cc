@@ -325,26 +325,13 @@ StatusOr<Workload> BuildWorkload(const WorkloadSpec& spec,
     req.mutable_b_quant()->set_percentile(spec.percentile_b);
     req.set_verify(spec.verify);
     if (spec.registered_b) {
-      // Every replica needs the matrix: upload to each target on its own.
-      std::string handle;
-      for (const std::string& target : client_options.targets) {
-        client::ClientOptions one = client_options;
-        one.targets = {target};
-        client::Client c(one);
-        StatusOr<v1::MatrixInfo> info =
-            c.Upload(b, "load-" + std::to_string(sh.k) + "x" + std::to_string(sh.n), spec.bits,
-                     req.b_quant());
-        if (!info.ok()) {
-          return Status(info.status().code(),
-                        "upload of B to " + target + ": " + info.status().message());
-        }
-        if (!handle.empty() && handle != info->handle()) {
-          return Internal("replicas disagree on the handle of one matrix: " + handle + " vs " +
-                          info->handle());
-        }
-        handle = info->handle();
-      }
-      req.set_b_handle(handle);
+      // With several targets the client uploads to each (handles agree).
+      StatusOr<v1::MatrixInfo> info =
+          client::Client(client_options)
+              .Upload(b, "load-" + std::to_string(sh.k) + "x" + std::to_string(sh.n), spec.bits,
+                      req.b_quant());
+      if (!info.ok()) return Status(info.status().code(), "upload of B: " + info.status().message());
+      req.set_b_handle(info->handle());
     } else {
       req.mutable_b()->set_rows(sh.k);
       req.mutable_b()->set_cols(sh.n);
