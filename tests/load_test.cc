@@ -153,13 +153,15 @@ TEST_F(LoadTest, OverloadIsReportedAsResourceExhausted) {
 }
 
 TEST_F(LoadTest, DeadlinesShowUpAsDeadlineExceeded) {
+  // One single-threaded worker and six callers: the last of each wave waits
+  // behind five 1024^3 GEMMs, far longer than 2 ms on any CPU.
   Start(1, 64);
-  Workload wl = Build("512x512x512", false);
+  Workload wl = Build("1024x1024x1024", false);
   RunSpec spec;
   spec.concurrency = 6;
   spec.duration_s = 0;
   spec.requests = 12;
-  spec.deadline_s = 0.005;
+  spec.deadline_s = 0.002;
   LevelResult r = RunLevel(MakeChannels(options_, 1), wl, spec);
   EXPECT_EQ(r.completed, 12);
   EXPECT_GT(r.codes["DEADLINE_EXCEEDED"], 0);

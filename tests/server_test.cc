@@ -331,8 +331,8 @@ TEST_F(ServerTest, ManyClientsAgainstASmallQueueGetExactOrResourceExhausted) {
   ServerOptions o = SmallServer();
   o.pool.queue_capacity = 2;
   StartServer(o);
-  Matrix<float> a = Generate(Distribution::kOutlierChannels, 96, 256, 3, Operand::kA);
-  Matrix<float> b = Generate(Distribution::kGaussian, 256, 96, 4, Operand::kB);
+  Matrix<float> a = Generate(Distribution::kOutlierChannels, 256, 1024, 3, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kGaussian, 1024, 256, 4, Operand::kB);
   client::GemmParams p;
   p.a_quant.set_percentile(0.99);
   StatusOr<Matrix<float>> local = FloatGemm(a, b, LocalConfig(p));
