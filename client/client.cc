@@ -2,6 +2,7 @@
 
 #include "kernels/config.h"
 #include "kernels/select.h"
+#include "proto/wire.h"
 
 #include <grpcpp/generic/generic_stub.h>
 
@@ -115,18 +116,20 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
   channel_ = grpc::CreateCustomChannel(ChannelTarget(options_.targets),
                                        ChannelCredentials(options_), ChannelArgs(options_));
   stub_ = v1::GemmService::NewStub(channel_);
+  raw_stub_ = std::make_unique<grpc::GenericStub>(channel_);
   if (options_.targets.size() > 1) {
     // Uploads and deletes go to every replica, each on its own channel.
     for (const std::string& t : options_.targets) {
-      replica_stubs_.push_back(v1::GemmService::NewStub(
-          grpc::CreateCustomChannel(t, ChannelCredentials(options_), ChannelArgs(options_))));
+      auto channel =
+          grpc::CreateCustomChannel(t, ChannelCredentials(options_), ChannelArgs(options_));
+      replica_stubs_.push_back(v1::GemmService::NewStub(channel));
+      replica_raw_stubs_.push_back(std::make_unique<grpc::GenericStub>(channel));
     }
   }
 }
 
-template <typename Req, typename Resp, typename Fn>
-Status Client::Call(const Req& req, Resp* resp, Fn method, v1::GemmService::Stub* stub) {
-  if (stub == nullptr) stub = stub_.get();
+template <typename Invoke>
+Status Client::Retry(Invoke invoke) {
   thread_local std::mt19937_64 rng(std::random_device{}());
   double backoff = options_.initial_backoff_s;
   grpc::Status s;
@@ -135,7 +138,7 @@ Status Client::Call(const Req& req, Resp* resp, Fn method, v1::GemmService::Stub
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::milliseconds(static_cast<int64_t>(options_.deadline_s * 1000)));
     if (!options_.token.empty()) ctx.AddMetadata("authorization", "Bearer " + options_.token);
-    s = (stub->*method)(&ctx, req, resp);
+    s = invoke(&ctx);
     // CANCELLED is retried too: this client never cancels its own calls, so
     // it comes from the server side (a call still arriving when the server
     // began to shut down), and every GEMM is a pure function of its request.
@@ -153,11 +156,29 @@ Status Client::Call(const Req& req, Resp* resp, Fn method, v1::GemmService::Stub
   return FromGrpc(s);
 }
 
-StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, v1::GemmRequest proto_b,
-                                        int64_t b_bytes, int64_t n, const GemmParams& p) {
+template <typename Req, typename Resp, typename Fn>
+Status Client::Call(const Req& req, Resp* resp, Fn method, v1::GemmService::Stub* stub) {
+  if (stub == nullptr) stub = stub_.get();
+  return Retry([&](grpc::ClientContext* ctx) { return (stub->*method)(ctx, req, resp); });
+}
+
+Status Client::CallGemm(const grpc::ByteBuffer& req, grpc::ByteBuffer* resp,
+                        grpc::GenericStub* stub) {
+  if (stub == nullptr) stub = raw_stub_.get();
+  return Retry([&](grpc::ClientContext* ctx) {
+    std::promise<grpc::Status> done;
+    stub->UnaryCall(ctx, "/imunpack.v1.GemmService/Gemm", grpc::StubOptions(), &req, resp,
+                    [&done](grpc::Status s) { done.set_value(std::move(s)); });
+    return done.get_future().get();
+  });
+}
+
+StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, v1::GemmRequest head,
+                                        MatrixView<float> b, int64_t n, const GemmParams& p) {
   // Rows per block so that request (A block + B) and response (C block)
   // stay under the limit, with headroom for framing.
   const int64_t budget = options_.max_message_bytes * 9 / 10 - 4096;
+  const int64_t b_bytes = b.size() * 4;
   const int64_t row_bytes = std::max<int64_t>(a.cols, n) * 4;
   int64_t rows = a.rows;
   if (a.size() * 4 + b_bytes > budget || a.rows * n * 4 > budget) {
@@ -174,7 +195,7 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, v1::GemmRequest pro
     rows = std::min(rows, std::max<int64_t>(1, options_.block_bytes / row_bytes));
   }
   const int64_t blocks = (a.rows + rows - 1) / rows;
-  v1::QuantConfig a_quant = proto_b.a_quant();
+  v1::QuantConfig a_quant = head.a_quant();
   if (blocks > 1 && a_quant.granularity() == v1::GRANULARITY_TENSOR && a_quant.alpha() == 0) {
     // One scale for the whole A, as a single call would select it; each
     // block then quantizes exactly as its rows would in the whole matrix.
@@ -186,48 +207,77 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, v1::GemmRequest pro
       if (r.finite) a_quant.set_alpha(std::max(r.kth, kMinAlpha));
     }
   }
+  *head.mutable_a_quant() = a_quant;
+  if (!options_.raw_encoding && b.data != nullptr) SetMatrix(b, false, head.mutable_b());
+  GemmResult out;
+  out.blocks = static_cast<int>(blocks);
+  out.c = Matrix<float>(a.rows, n);
   auto run_block = [&](int64_t blk) -> StatusOr<v1::GemmResponse> {
-    // One block is sent in proto_b itself; only several concurrent blocks
-    // need their own copy (each carries B, when B is inline).
-    v1::GemmRequest copy;
-    v1::GemmRequest& req = blocks == 1 ? proto_b : (copy = proto_b);
-    *req.mutable_a_quant() = a_quant;
     const int64_t r0 = blk * rows, r1 = std::min(a.rows, r0 + rows);
-    SetMatrix(MatrixView<float>{a.data + r0 * a.cols, r1 - r0, a.cols}, options_.raw_encoding,
-             req.mutable_a());
-    req.set_request_id(blocks > 1 ? p.request_id + "/" + std::to_string(blk) : p.request_id);
-    v1::GemmResponse resp;
+    const MatrixView<float> a_blk{a.data + r0 * a.cols, r1 - r0, a.cols};
+    grpc::ByteBuffer req;
+    // gRPC reads A and B from the caller's memory (raw encoding: no copy)
+    // and signals through `sent` once it holds no reference to them.
+    std::promise<void> sent;
+    {
+      v1::GemmRequest one = blocks == 1 ? std::move(head) : head;
+      one.set_request_id(blocks > 1 ? p.request_id + "/" + std::to_string(blk) : p.request_id);
+      std::vector<wire::RawMatrix> raw;
+      if (options_.raw_encoding) {
+        raw.push_back({v1::GemmRequest::kAFieldNumber, a_blk.rows, a_blk.cols, a_blk.data,
+                       static_cast<size_t>(a_blk.size()) * 4});
+        if (b.data != nullptr) {
+          raw.push_back({v1::GemmRequest::kBFieldNumber, b.rows, b.cols, b.data,
+                         static_cast<size_t>(b_bytes)});
+        }
+      } else {
+        SetMatrix(a_blk, false, one.mutable_a());
+      }
+      std::shared_ptr<const void> keep(a.data, [&sent](const void*) { sent.set_value(); });
+      req = wire::Frame(one, raw, std::move(keep));
+    }
     // Several targets: block i goes to target i mod R, so the blocks are
     // spread even over connections that are still warming up. A target
     // that stays unavailable is skipped by round_robin on a second try.
-    v1::GemmService::Stub* stub =
-        blocks > 1 && !replica_stubs_.empty() ? replica_stubs_[blk % replica_stubs_.size()].get()
-                                              : nullptr;
-    Status s = Call(req, &resp, &v1::GemmService::Stub::Gemm, stub);
-    if (stub != nullptr && s.code() == StatusCode::kUnavailable) {
-      s = Call(req, &resp, &v1::GemmService::Stub::Gemm);
-    }
+    grpc::GenericStub* stub = blocks > 1 && !replica_raw_stubs_.empty()
+                                  ? replica_raw_stubs_[blk % replica_raw_stubs_.size()].get()
+                                  : nullptr;
+    grpc::ByteBuffer reply;
+    Status s = CallGemm(req, &reply, stub);
+    if (stub != nullptr && s.code() == StatusCode::kUnavailable) s = CallGemm(req, &reply);
+    req.Clear();
+    sent.get_future().wait();
     if (!s.ok()) return s;
+    // C's bytes go straight from gRPC's buffer to this block's rows.
+    float* slot = out.c.data() + r0 * n;
+    const size_t want = static_cast<size_t>((r1 - r0) * n) * 4;
+    bool in_place = false;
+    v1::GemmResponse resp;
+    Status parsed = wire::Parse(
+        &reply, &resp, {v1::GemmResponse::kCFieldNumber},
+        [&](int, size_t bytes) -> void* {
+          if (in_place || bytes != want) return nullptr;
+          in_place = true;
+          return slot;
+        },
+        "GemmResponse");
+    if (!parsed.ok()) return Internal(parsed.message());
+    const bool complete = in_place && resp.c().raw().empty() && resp.c().values_size() == 0 &&
+                          resp.c().rows() == r1 - r0 && resp.c().cols() == n;
+    // Anything else (typed values, a wrong shape) is read or named here.
+    if (!complete) IMUNPACK_RETURN_IF_ERROR(ReadInto(resp.c(), r1 - r0, n, slot, "c"));
+    resp.clear_c();
     return resp;
   };
   std::vector<std::future<StatusOr<v1::GemmResponse>>> futures;
   for (int64_t blk = 0; blk < blocks; ++blk)
     futures.push_back(std::async(blocks > 1 ? std::launch::async : std::launch::deferred,
                                  run_block, blk));
-  GemmResult out;
-  out.blocks = static_cast<int>(blocks);
-  out.c = Matrix<float>(a.rows, n);
   Status first_error;
   for (int64_t blk = 0; blk < blocks; ++blk) {
     StatusOr<v1::GemmResponse> r = futures[blk].get();
     if (!r.ok()) {
       if (first_error.ok()) first_error = r.status();
-      continue;
-    }
-    const int64_t r0 = blk * rows, r1 = std::min(a.rows, r0 + rows);
-    Status read = ReadInto(r->c(), r1 - r0, n, out.c.data() + r0 * n, "c");
-    if (!read.ok()) {
-      if (first_error.ok()) first_error = read;
       continue;
     }
     if (blk == 0) {
@@ -243,13 +293,12 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, v1::GemmRequest pro
 StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, MatrixView<float> b,
                                   const GemmParams& p) {
   v1::GemmRequest req;
-  SetMatrix(b, options_.raw_encoding, req.mutable_b());
   req.set_bits(p.bits);
   req.set_strategy(p.strategy);
   *req.mutable_a_quant() = p.a_quant;
   *req.mutable_b_quant() = p.b_quant;
   req.set_verify(p.verify);
-  return GemmBlocks(a, std::move(req), b.size() * 4, b.cols, p);
+  return GemmBlocks(a, std::move(req), b, b.cols, p);
 }
 
 StatusOr<GemmResult> Client::GemmHandle(MatrixView<float> a, const std::string& server_handle,
@@ -259,7 +308,7 @@ StatusOr<GemmResult> Client::GemmHandle(MatrixView<float> a, const std::string& 
   req.set_strategy(p.strategy);
   *req.mutable_a_quant() = p.a_quant;
   req.set_verify(p.verify);
-  return GemmBlocks(a, std::move(req), 0, n, p);
+  return GemmBlocks(a, std::move(req), MatrixView<float>{}, n, p);
 }
 
 StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, const std::string& b_handle,

@@ -10,6 +10,7 @@
 #ifndef IMUNPACK_CLIENT_CLIENT_H_
 #define IMUNPACK_CLIENT_CLIENT_H_
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <future>
@@ -112,8 +113,15 @@ class Client {
   // One unary call with retries.
   template <typename Req, typename Resp, typename Fn>
   Status Call(const Req& req, Resp* resp, Fn method, v1::GemmService::Stub* stub = nullptr);
-  StatusOr<GemmResult> GemmBlocks(MatrixView<float> a, v1::GemmRequest proto_b,
-                                  int64_t b_bytes, int64_t n, const GemmParams& p);
+  // Runs invoke(context) with this client's deadline, token and retries.
+  template <typename Invoke>
+  Status Retry(Invoke invoke);
+  // Gemm on already framed bytes (proto/wire.h), with retries.
+  Status CallGemm(const grpc::ByteBuffer& req, grpc::ByteBuffer* resp,
+                  grpc::GenericStub* stub = nullptr);
+  // `head` holds the config (and b_handle); `b` is inline B, or empty.
+  StatusOr<GemmResult> GemmBlocks(MatrixView<float> a, v1::GemmRequest head,
+                                  MatrixView<float> b, int64_t n, const GemmParams& p);
 
   struct Kept {
     Matrix<float> b;
@@ -134,6 +142,9 @@ class Client {
   std::unique_ptr<v1::GemmService::Stub> stub_;
   // With several targets: one stub per target, for uploads and deletes.
   std::vector<std::unique_ptr<v1::GemmService::Stub>> replica_stubs_;
+  // The same channels for raw (framed) Gemm calls.
+  std::unique_ptr<grpc::GenericStub> raw_stub_;
+  std::vector<std::unique_ptr<grpc::GenericStub>> replica_raw_stubs_;
 };
 
 // The channel the client opens: target string for one or several

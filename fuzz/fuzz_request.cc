@@ -3,7 +3,9 @@
 // the handlers do (DecodeFloat/DecodeInt32, DecodeConfig, ValidateGemm,
 // CheckWork) under small limits; requests that pass run through the kernels.
 // The first byte picks the message type. Must never crash, hang, or accept
-// a request whose data does not match its claimed shape.
+// a request whose data does not match its claimed shape. A fourth kind
+// checks proto/wire.h's Parse (what the client runs on a server's reply)
+// against protobuf's own parser on the same bytes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 
 #include "imunpack/v1/imunpack.pb.h"
 #include "kernels/pipeline.h"
+#include "proto/wire.h"
 #include "server/convert.h"
 
 namespace {
@@ -84,9 +87,44 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
+// wire::Parse agrees with protobuf's own parser on everything protobuf
+// accepts: the same fields, the sink holding what protobuf puts in c.raw
+// (a second copy of c.raw, which wire::Parse refuses, is checked on the
+// canonical encoding instead). Bytes protobuf refuses may be accepted (it
+// re-encodes the tags of fields it does not know) but must be read safely.
+void FuzzWireParse(const uint8_t* data, size_t size) {
+  auto parse = [](const std::string& bytes, v1::GemmResponse* out, std::string* sunk) {
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer buf(&slice, 1);
+    return wire::Parse(
+        &buf, out, {v1::GemmResponse::kCFieldNumber},
+        [sunk](int, size_t n) -> void* {
+          if (n > 4096) return nullptr;  // declined: stays in the message
+          sunk->assign(n, '\0');
+          return sunk->data();
+        },
+        "GemmResponse");
+  };
+  const std::string bytes(reinterpret_cast<const char*>(data), size);
+  v1::GemmResponse plain, framed;
+  std::string sunk;
+  const bool wire_ok = parse(bytes, &framed, &sunk).ok();
+  if (!plain.ParseFromString(bytes)) return;
+  if (!wire_ok) {
+    framed.Clear();
+    sunk.clear();
+    Check(parse(plain.SerializeAsString(), &framed, &sunk).ok());
+  }
+  if (!sunk.empty()) framed.mutable_c()->set_raw(sunk);  // raw occurs once
+  Check(framed.c().raw() == plain.c().raw());
+  framed.DiscardUnknownFields();
+  plain.DiscardUnknownFields();
+  Check(framed.SerializeAsString() == plain.SerializeAsString());
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  const uint8_t kind = data[0] % 3;
+  const uint8_t kind = data[0] % 4;
   ++data;
   --size;
   if (kind == 0) {
@@ -95,9 +133,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (kind == 1) {
     v1::IntGemmRequest req;
     if (req.ParseFromArray(data, static_cast<int>(size))) FuzzIntGemm(req);
-  } else {
+  } else if (kind == 2) {
     v1::UploadMatrixRequest req;
     if (req.ParseFromArray(data, static_cast<int>(size))) FuzzUpload(req);
+  } else {
+    FuzzWireParse(data, size);
   }
   return 0;
 }

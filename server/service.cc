@@ -1,11 +1,13 @@
 #include "server/service.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 
 #include "kernels/dnnl_matmul.h"
 #include "kernels/timer.h"
+#include "proto/wire.h"
 
 namespace imunpack::server {
 namespace {
@@ -106,12 +108,24 @@ StatusOr<Matrix<float>> GemmServiceImpl::ComputeGemm(const v1::GemmRequest& req,
 }
 
 grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx,
-                                                const v1::GemmRequest* req,
-                                                v1::GemmResponse* resp) {
+                                                const grpc::ByteBuffer* request,
+                                                grpc::ByteBuffer* response) {
   const Clock::time_point start = Clock::now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   std::string client;
-  if (!Authorized(*ctx, reactor, "Gemm", req->request_id(), start, &client)) return reactor;
+  if (!Authorized(*ctx, reactor, "Gemm", "", start, &client)) return reactor;
+  // Parsed here (one copy of A, as gRPC itself would make) and kept alive
+  // until the worker is done with the views into it.
+  auto req = std::make_shared<v1::GemmRequest>();
+  {
+    grpc::ByteBuffer bytes(*request);  // shares the slices, copies nothing
+    grpc::ProtoBufferReader reader(&bytes);
+    if (!reader.status().ok() || !req->ParseFromZeroCopyStream(&reader)) {
+      Finish(reactor, "Gemm", "", start,
+             InvalidArgument("request: the bytes are not a valid imunpack.v1.GemmRequest"), "");
+      return reactor;
+    }
+  }
   // Cheap checks on the handler thread: shapes, limits, config.
   StatusOr<MatrixView<float>> a = DecodeFloat(req->a(), "a", options_.limits);
   if (!a.ok()) {
@@ -158,11 +172,22 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
       StatusOr<Matrix<float>> c = ComputeGemm(*req, a, b, cfg, &ov);
       s = c.status();
       if (s.ok()) {
-        EncodeFloat(*c, raw, resp->mutable_c());
-        FillResponse(req->request_id(), options_.replica_id, ov, queue_ms, start, resp);
+        v1::GemmResponse head;
+        FillResponse(req->request_id(), options_.replica_id, ov, queue_ms, start, &head);
         if (ov.verified) {
-          resp->mutable_verification()->set_max_abs_error(ov.max_abs_error);
-          resp->mutable_verification()->set_rel_fro_error(ov.rel_fro_error);
+          head.mutable_verification()->set_max_abs_error(ov.max_abs_error);
+          head.mutable_verification()->set_rel_fro_error(ov.rel_fro_error);
+        }
+        if (raw) {
+          // C's own memory goes out as the raw bytes; gRPC frees it when sent.
+          auto owned = std::make_shared<const Matrix<float>>(std::move(*c));
+          *response = wire::Frame(head, {{v1::GemmResponse::kCFieldNumber, owned->rows(),
+                                          owned->cols(), owned->data(),
+                                          static_cast<size_t>(owned->size()) * sizeof(float)}},
+                                  owned);
+        } else {
+          EncodeFloat(*c, false, head.mutable_c());
+          *response = wire::Frame(head, {}, nullptr);
         }
         metrics_->ObserveUnpackRatio(ov.unpack_ratio);
       }

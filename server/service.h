@@ -30,14 +30,19 @@ struct ServiceOptions {
   int64_t registered_per_client_bytes = 0;
 };
 
-class GemmServiceImpl final : public v1::GemmService::CallbackService {
+// Gemm is a raw method: its handler parses the request itself and frames
+// the response so that C leaves without being copied (proto/wire.h). The
+// bytes on the wire are the same GemmRequest / GemmResponse as for any
+// generated stub.
+class GemmServiceImpl final
+    : public v1::GemmService::WithRawCallbackMethod_Gemm<v1::GemmService::CallbackService> {
  public:
   GemmServiceImpl(const ServiceOptions& options, WorkerPool* pool,
                   MatrixStore* store, Metrics* metrics);
 
   grpc::ServerUnaryReactor* Gemm(grpc::CallbackServerContext* ctx,
-                                 const v1::GemmRequest* req,
-                                 v1::GemmResponse* resp) override;
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* IntGemm(grpc::CallbackServerContext* ctx,
                                     const v1::IntGemmRequest* req,
                                     v1::IntGemmResponse* resp) override;

@@ -291,15 +291,22 @@ TEST_F(ServerTest, MalformedCallsToEveryMethod) {
                       [&done](grpc::Status s) { done.set_value(s); });
     return done.get_future().get();
   };
+  std::string good;
+  GoodRequest().SerializeToString(&good);
   {
     // The same path with a well-formed message works: the path is right.
-    std::string good;
-    GoodRequest().SerializeToString(&good);
     grpc::Status s = raw_call("/imunpack.v1.GemmService/Gemm", good);
     EXPECT_TRUE(s.ok()) << s.error_message();
   }
+  const std::string good_prefix = good.substr(0, good.size() / 2);
   const std::string garbage = "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x12\x99";
-  for (const char* method : {"/imunpack.v1.GemmService/Gemm", "/imunpack.v1.GemmService/IntGemm",
+  // Gemm parses its own request (zero-copy response framing) and says so.
+  expect("Gemm: bytes that are no GemmRequest", raw_call("/imunpack.v1.GemmService/Gemm", garbage),
+         grpc::StatusCode::INVALID_ARGUMENT, "not a valid imunpack.v1.GemmRequest");
+  // A matrix whose raw bytes claim more than the message holds.
+  expect("Gemm: truncated a.raw", raw_call("/imunpack.v1.GemmService/Gemm", good_prefix),
+         grpc::StatusCode::INVALID_ARGUMENT, "not a valid imunpack.v1.GemmRequest");
+  for (const char* method : {"/imunpack.v1.GemmService/IntGemm",
                              "/imunpack.v1.GemmService/UploadMatrix"}) {
     // gRPC itself refuses a request that fails to parse, before any handler
     // runs (1.51's callback server answers UNIMPLEMENTED); never OK.
