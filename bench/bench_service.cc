@@ -6,6 +6,8 @@
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -100,6 +102,8 @@ int main(int argc, char** argv) {
 
   server::ServerOptions so;
   so.address = "127.0.0.1:0";
+  // The same server on a Unix socket too: the same-host transport.
+  so.unix_socket = "/tmp/imunpack-bench-" + std::to_string(getpid()) + ".sock";
   so.pool.workers = 1;
   so.pool.threads_per_worker = threads;
   so.pool.max_bytes_in_flight = int64_t{8} << 30;
@@ -114,6 +118,9 @@ int main(int argc, char** argv) {
   co.targets = {"127.0.0.1:" + std::to_string(srv.port())};
   co.block_bytes = static_cast<int64_t>(block_mib * (1 << 20));
   client::Client cl(co);
+  client::ClientOptions uo = co;
+  uo.targets = {"unix:" + so.unix_socket};
+  client::Client cl_unix(uo);
 
   Matrix<float> a = Generate(Distribution::kOutlierChannels, m, k, 1, Operand::kA);
   Matrix<float> b = Generate(Distribution::kGaussian, k, n, 1, Operand::kB);
@@ -128,7 +135,10 @@ int main(int argc, char** argv) {
   }
   StatusOr<std::shared_ptr<const PreparedB>> prepared = PrepareB(b, cfg.b, cfg.bits);
 
-  std::vector<double> t_local, t_local_prep, t_inline, t_reg, t_fp32, t_server_reg;
+  std::vector<double> t_local, t_local_prep, t_inline, t_reg, t_unix, t_reg_q, t_unix_q, t_fp32,
+      t_server_reg;
+  client::GemmParams pq = p;  // A quantized by the client: int8 digits on the wire
+  pq.quantize_on_client = true;
   Matrix<float> c32(m, n);
   bool same = true;
   for (int r = 0; r < reps + 1; ++r) {
@@ -141,21 +151,33 @@ int main(int argc, char** argv) {
     const double ms_inline = sw.Lap();
     StatusOr<client::GemmResult> reg_r = cl.Gemm(a, handle->handle(), p);
     const double ms_reg = sw.Lap();
+    StatusOr<client::GemmResult> unix_r = cl_unix.Gemm(a, handle->handle(), p);
+    const double ms_unix = sw.Lap();
+    StatusOr<client::GemmResult> reg_q = cl.Gemm(a, handle->handle(), pq);
+    const double ms_reg_q = sw.Lap();
+    StatusOr<client::GemmResult> unix_q = cl_unix.Gemm(a, handle->handle(), pq);
+    const double ms_unix_q = sw.Lap();
     Status f = DnnlMatmul(MatmulType::kF32, a.data(), b.data(), c32.data(), m, k, n, k, n, n);
     const double ms_fp32 = sw.Lap();
-    if (!local.ok() || !local_prep.ok() || !inline_r.ok() || !reg_r.ok() || !f.ok()) {
+    if (!local.ok() || !local_prep.ok() || !inline_r.ok() || !reg_r.ok() || !unix_r.ok() ||
+        !reg_q.ok() || !unix_q.ok() || !f.ok()) {
       std::fprintf(stderr, "error: a call failed: %s %s\n", inline_r.status().ToString().c_str(),
                    reg_r.status().ToString().c_str());
       return 1;
     }
     for (int64_t i = 0; i < local->size(); ++i) {
-      same &= local->data()[i] == inline_r->c.data()[i] && local->data()[i] == reg_r->c.data()[i];
+      same &= local->data()[i] == inline_r->c.data()[i] &&
+              local->data()[i] == reg_r->c.data()[i] && local->data()[i] == unix_r->c.data()[i] &&
+              local->data()[i] == reg_q->c.data()[i] && local->data()[i] == unix_q->c.data()[i];
     }
     if (r == 0) continue;  // warm-up
     t_local.push_back(ms_local);
     t_local_prep.push_back(ms_local_prep);
     t_inline.push_back(ms_inline);
     t_reg.push_back(ms_reg);
+    t_unix.push_back(ms_unix);
+    t_reg_q.push_back(ms_reg_q);
+    t_unix_q.push_back(ms_unix_q);
     t_fp32.push_back(ms_fp32);
     t_server_reg.push_back(reg_r->overhead.times().server_ms());
   }
@@ -164,15 +186,23 @@ int main(int argc, char** argv) {
     return v[v.size() / 2];
   };
   const double local_ms = med(t_local), prep_ms = med(t_local_prep), inline_ms = med(t_inline),
-               reg_ms = med(t_reg), fp32_ms = med(t_fp32);
+               reg_ms = med(t_reg), unix_ms = med(t_unix), reg_q_ms = med(t_reg_q),
+               unix_q_ms = med(t_unix_q), fp32_ms = med(t_fp32);
   nlohmann::json j = {{"m", m}, {"k", k}, {"n", n}, {"threads", threads}, {"reps", reps},
                       {"identical", same}, {"local_pipeline_ms", local_ms},
                       {"local_pipeline_prepared_b_ms", prep_ms}, {"grpc_inline_b_ms", inline_ms},
-                      {"grpc_registered_b_ms", reg_ms}, {"fp32_ms", fp32_ms},
+                      {"grpc_registered_b_ms", reg_ms}, {"grpc_unix_registered_b_ms", unix_ms},
+                      {"grpc_registered_b_client_quantized_ms", reg_q_ms},
+                      {"grpc_unix_registered_b_client_quantized_ms", unix_q_ms},
+                      {"fp32_ms", fp32_ms},
                       {"server_ms_registered", med(t_server_reg)},
                       {"registered_vs_fp32_speedup", fp32_ms / reg_ms},
                       {"transport_overhead_inline", inline_ms / local_ms - 1},
-                      {"transport_overhead_registered", reg_ms / prep_ms - 1}};
+                      {"transport_overhead_registered", reg_ms / prep_ms - 1},
+                      {"transport_overhead_unix_registered", unix_ms / prep_ms - 1},
+                      {"transport_overhead_registered_client_quantized", reg_q_ms / prep_ms - 1},
+                      {"transport_overhead_unix_registered_client_quantized",
+                       unix_q_ms / prep_ms - 1}};
   if (json) {
     std::printf("%s\n", j.dump().c_str());
   } else {
@@ -186,6 +216,13 @@ int main(int argc, char** argv) {
                 100 * (inline_ms / local_ms - 1));
     std::printf("  gRPC 127.0.0.1, B registered      %8.2f ms  (+%.0f%% over local prepared; %.2fx fp32)\n",
                 reg_ms, 100 * (reg_ms / prep_ms - 1), fp32_ms / reg_ms);
+    std::printf("  gRPC unix socket, B registered    %8.2f ms  (+%.0f%% over local prepared; %.2fx fp32)\n",
+                unix_ms, 100 * (unix_ms / prep_ms - 1), fp32_ms / unix_ms);
+    std::printf("  A quantized on the client (int8 digits + heavy hitters on the wire):\n");
+    std::printf("  gRPC 127.0.0.1, B registered      %8.2f ms  (+%.0f%% over local prepared; %.2fx fp32)\n",
+                reg_q_ms, 100 * (reg_q_ms / prep_ms - 1), fp32_ms / reg_q_ms);
+    std::printf("  gRPC unix socket, B registered    %8.2f ms  (+%.0f%% over local prepared; %.2fx fp32)\n",
+                unix_q_ms, 100 * (unix_q_ms / prep_ms - 1), fp32_ms / unix_q_ms);
   }
   srv.Shutdown();
   return same ? 0 : 1;

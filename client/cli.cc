@@ -51,7 +51,7 @@ nlohmann::json OverheadJson(const imunpack::v1::Overhead& o) {
           {"max_digits_a", o.max_digits_a()}, {"max_digits_b", o.max_digits_b()},
           {"clipped_a", o.clipped_a()}, {"clipped_b", o.clipped_b()},
           {"gemm_calls", o.gemm_calls()}, {"accumulator_bits", o.accumulator_bits()},
-          {"queue_ms", t.queue_ms()}, {"select_ms", t.select_ms()},
+          {"decode_ms", t.decode_ms()}, {"queue_ms", t.queue_ms()}, {"select_ms", t.select_ms()},
           {"quantize_ms", t.quantize_ms()}, {"plan_ms", t.plan_ms()},
           {"unpack_ms", t.unpack_ms()}, {"gemm_ms", t.gemm_ms()},
           {"reassemble_ms", t.reassemble_ms()}, {"pipeline_ms", t.pipeline_ms()},
@@ -77,8 +77,8 @@ void PrintOverhead(const imunpack::v1::Overhead& o) {
   std::printf("               heavy hitters A %lld, B %lld; max digits %d/%d; clipped %lld/%lld; %d int8 GEMM calls\n",
               (long long)o.heavy_a(), (long long)o.heavy_b(), o.max_digits_a(), o.max_digits_b(),
               (long long)o.clipped_a(), (long long)o.clipped_b(), o.gemm_calls());
-  std::printf("  server (ms)  queue %.2f, select %.2f, quantize %.2f, plan %.2f, unpack %.2f, gemm %.2f, reassemble %.2f\n",
-              t.queue_ms(), t.select_ms(), t.quantize_ms(), t.plan_ms(), t.unpack_ms(),
+  std::printf("  server (ms)  decode %.2f, queue %.2f, select %.2f, quantize %.2f, plan %.2f, unpack %.2f, gemm %.2f, reassemble %.2f\n",
+              t.decode_ms(), t.queue_ms(), t.select_ms(), t.quantize_ms(), t.plan_ms(), t.unpack_ms(),
               t.gemm_ms(), t.reassemble_ms());
   std::printf("               pipeline %.2f, fp32 verification %.2f, server total %.2f\n",
               t.pipeline_ms(), t.verify_ms(), t.server_ms());
@@ -134,6 +134,10 @@ int main(int argc, char** argv) {
   gemm->add_flag("--verify", verify, "server also computes fp32 C and reports the error");
   gemm->add_flag("--check", check, "recompute C locally and require a bit-identical result");
   gemm->add_flag("--typed", typed, "send typed repeated fields instead of raw bytes");
+  bool quantize_on_client = false;
+  gemm->add_flag("--quantize-on-client", quantize_on_client,
+                 "quantize A here and send its int8 digits + heavy hitters (about 1/4 of the "
+                 "bytes; same C; not with --verify)");
   gemm->add_option("--out", out_path, "write C to this .npy file");
   int shards = 1;
   gemm->add_option("--shards", shards,
@@ -259,6 +263,7 @@ int main(int argc, char** argv) {
   p.b_quant.set_levels(levels_b >= 0 ? levels_b : levels);
   p.b_quant.set_granularity(g);
   p.verify = verify;
+  p.quantize_on_client = quantize_on_client;
   p.request_id = "cli";
   p.shards = shards;
   StatusOr<client::GemmResult> r =

@@ -2,6 +2,7 @@
 
 #include "kernels/config.h"
 #include "kernels/select.h"
+#include "proto/quant.h"
 #include "proto/wire.h"
 
 #include <grpcpp/generic/generic_stub.h>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <tuple>
 #include <random>
@@ -174,7 +176,8 @@ Status Client::CallGemm(const grpc::ByteBuffer& req, grpc::ByteBuffer* resp,
 }
 
 StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, v1::GemmRequest head,
-                                        MatrixView<float> b, int64_t n, const GemmParams& p) {
+                                        MatrixView<float> b, int64_t n, int bits,
+                                        const GemmParams& p) {
   // Rows per block so that request (A block + B) and response (C block)
   // stay under the limit, with headroom for framing.
   const int64_t budget = options_.max_message_bytes * 9 / 10 - 4096;
@@ -196,7 +199,19 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, v1::GemmRequest hea
   }
   const int64_t blocks = (a.rows + rows - 1) / rows;
   v1::QuantConfig a_quant = head.a_quant();
-  if (blocks > 1 && a_quant.granularity() == v1::GRANULARITY_TENSOR && a_quant.alpha() == 0) {
+  // Quantized here: the whole A at once, then each block sends its rows.
+  std::unique_ptr<QuantizedA> qa;
+  if (p.quantize_on_client) {
+    if (p.verify) {
+      return InvalidArgument("verify: needs A as floats; it cannot be combined with "
+                             "quantize_on_client");
+    }
+    StatusOr<QuantConfig> q = proto::DecodeQuant(a_quant, "a_quant");
+    if (!q.ok()) return q.status();
+    StatusOr<QuantizedA> quantized = QuantizeA(a, *q, bits);
+    if (!quantized.ok()) return quantized.status();
+    qa = std::make_unique<QuantizedA>(std::move(quantized.value()));
+  } else if (blocks > 1 && a_quant.granularity() == v1::GRANULARITY_TENSOR && a_quant.alpha() == 0) {
     // One scale for the whole A, as a single call would select it; each
     // block then quantizes exactly as its rows would in the whole matrix.
     const double beta = a_quant.percentile() == 0 ? 1.0 : a_quant.percentile();
@@ -223,15 +238,21 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, v1::GemmRequest hea
       v1::GemmRequest one = blocks == 1 ? std::move(head) : head;
       one.set_request_id(blocks > 1 ? p.request_id + "/" + std::to_string(blk) : p.request_id);
       std::vector<wire::RawMatrix> raw;
-      if (options_.raw_encoding) {
+      if (qa) {
+        // The small fields in the head; rows, cols and the digits framed
+        // (the receiver merges the two, as protobuf does).
+        *one.mutable_a_quantized() = proto::EncodeQuantizedRows(*qa, r0, r1);
+        raw.push_back({v1::GemmRequest::kAQuantizedFieldNumber, a_blk.rows, a_blk.cols,
+                       qa->split.base.data() + r0 * a.cols, static_cast<size_t>(a_blk.size())});
+      } else if (options_.raw_encoding) {
         raw.push_back({v1::GemmRequest::kAFieldNumber, a_blk.rows, a_blk.cols, a_blk.data,
                        static_cast<size_t>(a_blk.size()) * 4});
-        if (b.data != nullptr) {
-          raw.push_back({v1::GemmRequest::kBFieldNumber, b.rows, b.cols, b.data,
-                         static_cast<size_t>(b_bytes)});
-        }
       } else {
         SetMatrix(a_blk, false, one.mutable_a());
+      }
+      if (options_.raw_encoding && b.data != nullptr) {
+        raw.push_back({v1::GemmRequest::kBFieldNumber, b.rows, b.cols, b.data,
+                       static_cast<size_t>(b_bytes)});
       }
       std::shared_ptr<const void> keep(a.data, [&sent](const void*) { sent.set_value(); });
       req = wire::Frame(one, raw, std::move(keep));
@@ -298,17 +319,18 @@ StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, MatrixView<float> b,
   *req.mutable_a_quant() = p.a_quant;
   *req.mutable_b_quant() = p.b_quant;
   req.set_verify(p.verify);
-  return GemmBlocks(a, std::move(req), b, b.cols, p);
+  return GemmBlocks(a, std::move(req), b, b.cols, p.bits == 0 ? 8 : p.bits, p);
 }
 
 StatusOr<GemmResult> Client::GemmHandle(MatrixView<float> a, const std::string& server_handle,
-                                        int64_t n, const GemmParams& p) {
+                                        const v1::MatrixInfo& b, const GemmParams& p) {
   v1::GemmRequest req;
   req.set_b_handle(server_handle);
   req.set_strategy(p.strategy);
   *req.mutable_a_quant() = p.a_quant;
   req.set_verify(p.verify);
-  return GemmBlocks(a, std::move(req), MatrixView<float>{}, n, p);
+  return GemmBlocks(a, std::move(req), MatrixView<float>{}, b.cols(),
+                    b.bits() == 0 ? 8 : b.bits(), p);
 }
 
 StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, const std::string& b_handle,
@@ -319,33 +341,38 @@ StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, const std::string& b_hand
     auto it = kept_.find(b_handle);
     if (it != kept_.end()) kept = it->second;
   }
+  // The output width (and bits) are the registered matrix's. A handle never
+  // changes its matrix, so they are learned once (Upload or one List).
+  std::optional<v1::MatrixInfo> info;
+  {
+    std::lock_guard<std::mutex> lock(kept_mu_);
+    auto it = known_.find(b_handle);
+    if (it != known_.end()) info = it->second;
+  }
   if (!kept) {
-    // The output width is the registered matrix's. A handle never changes
-    // its matrix, so the width is learned once (Upload or one List).
-    int64_t n = -1;
-    {
-      std::lock_guard<std::mutex> lock(kept_mu_);
-      auto it = cols_.find(b_handle);
-      if (it != cols_.end()) n = it->second;
-    }
-    if (n < 0) {
+    if (!info) {
       StatusOr<v1::ListMatricesResponse> list = List();
       if (!list.ok()) return list.status();
       std::lock_guard<std::mutex> lock(kept_mu_);
       for (const v1::MatrixInfo& m : list->matrices()) {
-        cols_[m.handle()] = m.cols();
-        if (m.handle() == b_handle) n = m.cols();
+        known_[m.handle()] = m;
+        if (m.handle() == b_handle) info = m;
       }
     }
-    if (n < 0) return Status(StatusCode::kNotFound, "b_handle \"" + b_handle + "\": not registered");
-    return GemmHandle(a, b_handle, n, p);
+    if (!info) return Status(StatusCode::kNotFound, "b_handle \"" + b_handle + "\": not registered");
+    return GemmHandle(a, b_handle, *info, p);
+  }
+  if (!info) {
+    info.emplace();
+    info->set_cols(kept->b.cols());
+    info->set_bits(kept->bits);
   }
   std::string current;
   {
     std::lock_guard<std::mutex> lock(kept_mu_);
     current = kept->current;
   }
-  StatusOr<GemmResult> r = GemmHandle(a, current, kept->b.cols(), p);
+  StatusOr<GemmResult> r = GemmHandle(a, current, *info, p);
   if (r.ok() || r.status().code() != StatusCode::kNotFound) return r;
   // Gone on the server: register the kept copy again, then retry once.
   StatusOr<v1::MatrixInfo> again = Upload(kept->b, kept->name, kept->bits, kept->quant, false, kept->strategy);
@@ -354,7 +381,7 @@ StatusOr<GemmResult> Client::Gemm(MatrixView<float> a, const std::string& b_hand
     std::lock_guard<std::mutex> lock(kept_mu_);
     kept->current = again->handle();
   }
-  return GemmHandle(a, again->handle(), kept->b.cols(), p);
+  return GemmHandle(a, again->handle(), *again, p);
 }
 
 std::future<StatusOr<GemmResult>> Client::GemmAsync(Matrix<float> a, Matrix<float> b,
@@ -408,7 +435,7 @@ StatusOr<v1::MatrixInfo> Client::Upload(MatrixView<float> b, const std::string& 
   }
   {
     std::lock_guard<std::mutex> lock(kept_mu_);
-    cols_[resp.info().handle()] = b.cols;
+    known_[resp.info().handle()] = resp.info();
   }
   if (keep_data) {
     auto kept = std::make_shared<Kept>();
@@ -434,7 +461,7 @@ Status Client::Delete(const std::string& handle) {
       server_handle = it->second->current;
       kept_.erase(it);
     }
-    cols_.erase(handle);
+    known_.erase(handle);
   }
   v1::DeleteMatrixRequest req;
   req.set_handle(server_handle);

@@ -2,9 +2,11 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "kernels/digits.h"
 #include "kernels/dnnl_matmul.h"
 #include "kernels/int8_gemm.h"
 #include "kernels/plan.h"
@@ -220,6 +222,22 @@ namespace {
 // The float pipeline after B is prepared: A's select and quantize, the core,
 // the dequantizing reassembly.
 // fixed_b_plan: use B's own plan (registered B) rather than plan both.
+// The float pipeline once A is quantized and B prepared: the core and the
+// dequantizing reassembly.
+StatusOr<Matrix<float>> QuantizedGemmImpl(const Scales& sa, const SplitOperand& qa,
+                                          const PreparedB& b, bool fixed_b_plan,
+                                          const GemmConfig& cfg, Stopwatch* sw, Overhead* ov) {
+  Core core;
+  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, b.split, &b.coords, fixed_b_plan ? &b.plan : nullptr,
+                                   cfg, sw, ov, &core));
+  Matrix<float> c = ReassembleFloat(core.unpacked, core.products, core.width,
+                                    Inverses(sa.sigma), Inverses(b.scales.sigma));
+  ov->times.reassemble_ms = sw->Lap();
+  ov->times.total_ms = sw->Total();
+  FillScales(sa, b.scales, ov);
+  return c;
+}
+
 StatusOr<Matrix<float>> FloatGemmImpl(MatrixView<float> a, MatrixView<float> b_for_verify,
                                       const PreparedB& b, bool fixed_b_plan, GemmConfig cfg,
                                       Stopwatch* sw, Overhead* ov) {
@@ -234,19 +252,24 @@ StatusOr<Matrix<float>> FloatGemmImpl(MatrixView<float> a, MatrixView<float> b_f
   QuantizeSplit(a, *sa, cfg.bits, Operand::kA, &qa);
   ov->times.quantize_ms += sw->Lap();
 
-  Core core;
-  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, b.split, &b.coords, fixed_b_plan ? &b.plan : nullptr,
-                                   cfg, sw, ov, &core));
-  Matrix<float> c = ReassembleFloat(core.unpacked, core.products, core.width,
-                                    Inverses(sa->sigma), Inverses(b.scales.sigma));
-  ov->times.reassemble_ms = sw->Lap();
-  ov->times.total_ms = sw->Total();
-  FillScales(*sa, b.scales, ov);
-  if (cfg.verify && b_for_verify.data != nullptr) Verify(a, b_for_verify, c, ov);
+  StatusOr<Matrix<float>> c = QuantizedGemmImpl(*sa, qa, b, fixed_b_plan, cfg, sw, ov);
+  if (c.ok() && cfg.verify && b_for_verify.data != nullptr) Verify(a, b_for_verify, *c, ov);
   return c;
 }
 
 }  // namespace
+
+Status CheckQuantizedA(const QuantizedA& a, int gemm_bits, bool verify) {
+  if (a.bits != gemm_bits) {
+    return InvalidArgument("a_quantized.bits = " + std::to_string(a.bits) +
+                           ": A was quantized for another bit width than the GEMM's " +
+                           std::to_string(gemm_bits));
+  }
+  if (verify) {
+    return InvalidArgument("verify: needs A as floats (it compares against an fp32 GEMM)");
+  }
+  return Status::Ok();
+}
 
 StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
                                   const GemmConfig& cfg, Overhead* overhead) {
@@ -280,6 +303,118 @@ StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, const PreparedB& b,
   Stopwatch sw;
   // No float B to verify against: verification needs the inline form.
   return FloatGemmImpl(a, MatrixView<float>{}, b, /*fixed_b_plan=*/true, c, &sw, ov);
+}
+
+StatusOr<QuantizedA> QuantizeA(MatrixView<float> a, const QuantConfig& quant, int bits) {
+  IMUNPACK_RETURN_IF_ERROR(ValidateBits(bits));
+  IMUNPACK_RETURN_IF_ERROR(ValidateQuantConfig(quant, bits, "a"));
+  if (a.rows <= 0 || a.cols <= 0) {
+    return InvalidArgument("a is " + std::to_string(a.rows) + "x" + std::to_string(a.cols) +
+                           ": dims must be positive");
+  }
+  QuantizedA q;
+  q.bits = bits;
+  StatusOr<Scales> scales = ComputeScales(a, quant, bits, Operand::kA);
+  if (!scales.ok()) return scales.status();
+  q.scales = std::move(scales.value());
+  QuantizeSplit(a, q.scales, bits, Operand::kA, &q.split);
+  return q;
+}
+
+Status FinishQuantizedA(QuantizedA* a, const std::string& field) {
+  IMUNPACK_RETURN_IF_ERROR(ValidateBits(a->bits));
+  SplitOperand& s = a->split;
+  const int64_t n = s.rows * s.cols;
+  if (s.rows <= 0 || s.cols <= 0 || static_cast<int64_t>(s.base.size()) != n) {
+    return InvalidArgument(field + ": " + std::to_string(s.rows) + "x" + std::to_string(s.cols) +
+                           " with " + std::to_string(s.base.size()) + " digits");
+  }
+  const size_t count = a->scales.sigma.size();
+  if ((count != 1 && count != static_cast<size_t>(s.rows)) || a->scales.alpha.size() != count) {
+    return InvalidArgument(field + ": " + std::to_string(count) + " sigma and " +
+                           std::to_string(a->scales.alpha.size()) +
+                           " alpha values; need 1 (per tensor) or rows = " +
+                           std::to_string(s.rows) + " (per row) of each");
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const float sg = a->scales.sigma[i], al = a->scales.alpha[i];
+    if (!std::isfinite(sg) || sg <= 0 || !std::isfinite(al) || al < 0) {
+      return InvalidArgument(field + ".sigma[" + std::to_string(i) + "] = " + std::to_string(sg) +
+                             ", alpha = " + std::to_string(al) +
+                             ": sigma must be finite and > 0, alpha finite and >= 0");
+    }
+  }
+  const int dmax = (1 << (a->bits - 1)) - 1;
+  const int8_t* d = s.base.data();
+  int bad = 0;
+  for (int64_t i = 0; i < n; ++i) bad |= (d[i] > dmax) | (d[i] < -dmax);
+  if (bad) {
+    const int64_t i = std::find_if(d, d + n, [&](int8_t v) { return v > dmax || v < -dmax; }) - d;
+    return InvalidArgument(field + ".digits[" + std::to_string(i) + "] = " +
+                           std::to_string(d[i]) + ": outside [-" + std::to_string(dmax) + ", " +
+                           std::to_string(dmax) + "] for " + std::to_string(a->bits) + " bits");
+  }
+  uint32_t max_abs = static_cast<uint32_t>(dmax);
+  s.clipped = 0;
+  for (size_t h = 0; h < s.heavy.size(); ++h) {
+    const HeavyEntry& e = s.heavy[h];
+    auto at = [&] {
+      return field + ".heavy[" + std::to_string(h) + "] (position " + std::to_string(e.index) +
+             ", value " + std::to_string(e.value) + ")";
+    };
+    if (e.index < 0 || e.index >= n || (h > 0 && e.index <= s.heavy[h - 1].index)) {
+      return InvalidArgument(at() + ": positions must be ascending and below rows·cols = " +
+                             std::to_string(n));
+    }
+    const uint32_t mag = Magnitude(e.value);
+    if (e.value == std::numeric_limits<int32_t>::min() || mag <= static_cast<uint32_t>(dmax)) {
+      return InvalidArgument(at() + ": a heavy value needs |value| in [" +
+                             std::to_string(dmax + 1) + ", 2^31-1]");
+    }
+    if (d[e.index] != Digit(mag, e.value < 0, 0, a->bits)) {
+      return InvalidArgument(at() + ": digits[" + std::to_string(e.index) + "] = " +
+                             std::to_string(d[e.index]) + " is not the value's digit 0");
+    }
+    max_abs = std::max(max_abs, mag);
+    s.clipped += mag == static_cast<uint32_t>(std::numeric_limits<int32_t>::max());
+  }
+  s.max_abs = max_abs;
+  s.max_digits = std::max(1, NumDigits(max_abs, a->bits));
+  return Status::Ok();
+}
+
+StatusOr<Matrix<float>> FloatGemm(const QuantizedA& a, MatrixView<float> b,
+                                  const GemmConfig& cfg, Overhead* overhead) {
+  IMUNPACK_RETURN_IF_ERROR(ValidateGemm(a.split.rows, a.split.cols, b.rows, b.cols, cfg));
+  IMUNPACK_RETURN_IF_ERROR(ValidateQuantConfig(cfg.b, cfg.bits, "b"));
+  IMUNPACK_RETURN_IF_ERROR(CheckQuantizedA(a, cfg.bits, cfg.verify));
+  Overhead local;
+  Overhead* ov = overhead ? overhead : &local;
+  *ov = Overhead();
+  ThreadScope threads(cfg.threads);
+  Stopwatch sw;
+  IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
+  StatusOr<std::shared_ptr<PreparedB>> pb = PrepareBImpl(b, cfg.b, cfg.bits, nullptr);
+  if (!pb.ok()) return pb.status();
+  ov->times.select_ms = (*pb)->select_ms;
+  ov->times.quantize_ms = (*pb)->quantize_ms;
+  sw.Lap();
+  return QuantizedGemmImpl(a.scales, a.split, **pb, /*fixed_b_plan=*/false, cfg, &sw, ov);
+}
+
+StatusOr<Matrix<float>> FloatGemm(const QuantizedA& a, const PreparedB& b,
+                                  const GemmConfig& cfg, Overhead* overhead) {
+  GemmConfig c = cfg;
+  c.bits = b.bits;
+  IMUNPACK_RETURN_IF_ERROR(ValidateGemm(a.split.rows, a.split.cols, b.rows(), b.cols(), c));
+  IMUNPACK_RETURN_IF_ERROR(CheckQuantizedA(a, b.bits, cfg.verify));
+  Overhead local;
+  Overhead* ov = overhead ? overhead : &local;
+  *ov = Overhead();
+  ThreadScope threads(cfg.threads);
+  Stopwatch sw;
+  IMUNPACK_RETURN_IF_ERROR(Continue(c));
+  return QuantizedGemmImpl(a.scales, a.split, b, /*fixed_b_plan=*/true, c, &sw, ov);
 }
 
 StatusOr<Matrix<int64_t>> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,

@@ -81,6 +81,27 @@ StatusOr<std::shared_ptr<const PreparedB>> PrepareB(MatrixView<float> b,
                                                     const QuantConfig& quant, int bits,
                                                     Strategy strategy = Strategy::kAuto);
 
+// A quantized and split ahead of the GEMM, e.g. by a client that sends its
+// int8 digits instead of floats (a quarter of the bytes). FloatGemm on it is
+// bit-identical to FloatGemm on the float A with the same config.
+struct QuantizedA {
+  int bits = 8;
+  Scales scales;       // one alpha/sigma for the tensor, or one per row
+  SplitOperand split;  // m x k
+};
+
+// A's select, quantize and split exactly as FloatGemm does them.
+StatusOr<QuantizedA> QuantizeA(MatrixView<float> a, const QuantConfig& quant, int bits);
+
+// Checks a QuantizedA assembled from outside (bits, scales, split's rows,
+// cols, base and heavy set) and derives the rest of the split (max_abs,
+// max_digits, clipped). INVALID_ARGUMENT names `field` and the first bad
+// value: a digit out of [-(2^(b-1)-1), 2^(b-1)-1], a heavy position out of
+// range or not ascending, a heavy value that fits one digit or is INT32_MIN,
+// a digit 0 that is not its heavy value's, a scale count other than 1 or
+// rows, a sigma that is not finite and positive.
+Status FinishQuantizedA(QuantizedA* a, const std::string& field);
+
 // C ≈ A·B for float A (m x k) and B (k x n) through b-bit integer GEMMs.
 // The integer product of the quantized operands is exact; the only error is
 // quantization's. Equals Dequantize(IntGemm(Quantize(A), Quantize(B))).
@@ -94,6 +115,16 @@ StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
 StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, const PreparedB& b,
                                   const GemmConfig& config,
                                   Overhead* overhead = nullptr);
+
+// The same with A already quantized (QuantizeA or FinishQuantizedA). A's bits
+// must be the GEMM's (config.bits; a prepared B's own), and config.verify is
+// refused: there is no float A to compare against.
+StatusOr<Matrix<float>> FloatGemm(const QuantizedA& a, MatrixView<float> b,
+                                  const GemmConfig& config, Overhead* overhead = nullptr);
+// What those refuse: a's bits other than gemm_bits, and verify.
+Status CheckQuantizedA(const QuantizedA& a, int gemm_bits, bool verify);
+StatusOr<Matrix<float>> FloatGemm(const QuantizedA& a, const PreparedB& b,
+                                  const GemmConfig& config, Overhead* overhead = nullptr);
 
 // The exact int64 product of int32 A and B through b-bit GEMMs. Uses
 // config.bits, strategy, threads and max_k_per_call. OUT_OF_RANGE if an

@@ -89,6 +89,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", wl.seed, "data seed")->capture_default_str();
   app.add_flag("--verify", wl.verify, "ask the server for the error against fp32 too");
+  app.add_flag("--quantize-on-client", wl.quantize_on_client,
+               "send A as int8 digits + heavy hitters (QuantizedMatrix), quantized once up "
+               "front, instead of floats");
   app.add_option("--deadline-ms", deadline_ms, "deadline of each request")->capture_default_str();
   double unavailable_backoff_ms = 20;
   app.add_option("--unavailable-backoff-ms", unavailable_backoff_ms,

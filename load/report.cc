@@ -64,9 +64,9 @@ void PrintSummary(std::FILE* out, const LevelResult& r) {
   if (r.ok > 0) {
     auto ms = [&](const char* k) { return r.server_ms.at(k); };
     std::fprintf(out,
-                 "server ms   queue %.3f  select %.3f  quantize %.3f  plan %.3f  unpack %.3f  gemm %.3f  "
+                 "server ms   decode %.3f  queue %.3f  select %.3f  quantize %.3f  plan %.3f  unpack %.3f  gemm %.3f  "
                  "reassemble %.3f  total %.3f  (client and network %.3f)\n",
-                 ms("queue"), ms("select"), ms("quantize"), ms("plan"), ms("unpack"), ms("gemm"),
+                 ms("decode"), ms("queue"), ms("select"), ms("quantize"), ms("plan"), ms("unpack"), ms("gemm"),
                  ms("reassemble"), ms("server"), ms("client_minus_server"));
     std::fprintf(out, "unpack      ratio mean %.4f, max %.4f\n", r.unpack_ratio_mean,
                  r.unpack_ratio_max);

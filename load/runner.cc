@@ -12,6 +12,8 @@
 #include <random>
 #include <thread>
 
+#include "proto/quant.h"
+
 namespace imunpack::load {
 namespace {
 
@@ -19,7 +21,7 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-const char* kPhases[] = {"queue",      "select", "quantize", "plan",   "unpack",
+const char* kPhases[] = {"decode", "queue",  "select", "quantize", "plan",   "unpack",
                          "gemm",       "reassemble", "verify", "server", "client_minus_server"};
 
 // The state of one level, shared by the sender and the completion callbacks.
@@ -174,7 +176,7 @@ class Level {
     bytes_recv_ += static_cast<double>(call.resp.ByteSizeLong());
     flops_ += item.flops;
     const v1::PhaseTimes& t = call.resp.overhead().times();
-    const double phases[] = {t.queue_ms(), t.select_ms(),     t.quantize_ms(),
+    const double phases[] = {t.decode_ms(), t.queue_ms(), t.select_ms(), t.quantize_ms(),
                              t.plan_ms(),  t.unpack_ms(),     t.gemm_ms(),
                              t.reassemble_ms(), t.verify_ms(), t.server_ms(),
                              latency_s * 1e3 - t.server_ms()};
@@ -316,12 +318,25 @@ StatusOr<Workload> BuildWorkload(const WorkloadSpec& spec,
     Workload::Item item;
     item.shape = sh;
     v1::GemmRequest& req = item.request;
-    req.mutable_a()->set_rows(sh.m);
-    req.mutable_a()->set_cols(sh.k);
-    req.mutable_a()->set_raw(a.data(), a.size() * sizeof(float));
     req.set_bits(spec.bits);
     req.set_strategy(spec.strategy);
     req.mutable_a_quant()->set_percentile(spec.percentile_a);
+    if (spec.quantize_on_client) {
+      if (spec.verify) return InvalidArgument("--verify needs A as floats, not --quantize-on-client");
+      StatusOr<QuantConfig> q = proto::DecodeQuant(req.a_quant(), "--percentile-a");
+      if (!q.ok()) return q.status();
+      StatusOr<QuantizedA> qa = QuantizeA(a, *q, spec.bits);
+      if (!qa.ok()) return qa.status();
+      v1::QuantizedMatrix* out = req.mutable_a_quantized();
+      *out = proto::EncodeQuantizedRows(*qa, 0, sh.m);
+      out->set_rows(sh.m);
+      out->set_cols(sh.k);
+      out->set_digits(qa->split.base.data(), a.size());
+    } else {
+      req.mutable_a()->set_rows(sh.m);
+      req.mutable_a()->set_cols(sh.k);
+      req.mutable_a()->set_raw(a.data(), a.size() * sizeof(float));
+    }
     req.mutable_b_quant()->set_percentile(spec.percentile_b);
     req.set_verify(spec.verify);
     if (spec.registered_b) {

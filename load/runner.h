@@ -39,6 +39,9 @@ struct WorkloadSpec {
   Distribution dist_b = Distribution::kGaussian;
   uint64_t seed = 1;
   bool verify = false;
+  // Send A as the server's QuantizedMatrix (quantized once, when the
+  // workload is built) instead of floats.
+  bool quantize_on_client = false;
 };
 
 // The requests of a workload, built once and shared read-only by all calls.

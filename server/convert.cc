@@ -7,10 +7,8 @@
 namespace imunpack::server {
 namespace {
 
-template <typename Proto>
-Status CheckShape(const Proto& m, const std::string& field, size_t elem_bytes,
-                  const Limits& limits) {
-  for (auto [name, v] : {std::pair<const char*, int64_t>{"rows", m.rows()}, {"cols", m.cols()}}) {
+Status CheckDims(int64_t rows, int64_t cols, const std::string& field, const Limits& limits) {
+  for (auto [name, v] : {std::pair<const char*, int64_t>{"rows", rows}, {"cols", cols}}) {
     if (v <= 0) {
       return InvalidArgument(field + "." + name + " = " + std::to_string(v) +
                              ": must be positive");
@@ -21,6 +19,13 @@ Status CheckShape(const Proto& m, const std::string& field, size_t elem_bytes,
                                std::to_string(limits.max_dim));
     }
   }
+  return Status::Ok();
+}
+
+template <typename Proto>
+Status CheckShape(const Proto& m, const std::string& field, size_t elem_bytes,
+                  const Limits& limits) {
+  IMUNPACK_RETURN_IF_ERROR(CheckDims(m.rows(), m.cols(), field, limits));
   const int64_t n = m.rows() * m.cols();  // <= max_dim^2: no overflow
   const bool has_raw = !m.raw().empty();
   const bool has_values = m.values_size() > 0;
@@ -71,6 +76,12 @@ StatusOr<MatrixView<int32_t>> DecodeInt32(const v1::Int32Matrix& m,
   return DecodeView<int32_t>(m, field, limits);
 }
 
+StatusOr<QuantizedA> DecodeQuantizedA(const v1::QuantizedMatrix& m, const std::string& field,
+                                      const Limits& limits) {
+  IMUNPACK_RETURN_IF_ERROR(CheckDims(m.rows(), m.cols(), field, limits));
+  return proto::DecodeQuantized(m, field);
+}
+
 Status CheckWork(int64_t m, int64_t k, int64_t n, const Limits& limits) {
   const __int128 work = static_cast<__int128>(m) * k * n;
   if (work > limits.max_work) {
@@ -79,35 +90,6 @@ Status CheckWork(int64_t m, int64_t k, int64_t n, const Limits& limits) {
                              std::to_string(limits.max_work));
   }
   return Status::Ok();
-}
-
-StatusOr<QuantConfig> DecodeQuant(const v1::QuantConfig& q, const std::string& field) {
-  QuantConfig out;
-  out.percentile = q.percentile() == 0.0 ? 1.0 : q.percentile();
-  out.levels = q.levels();
-  out.alpha = q.alpha();
-  switch (q.granularity()) {
-    case v1::GRANULARITY_TENSOR:
-      out.granularity = Granularity::kTensor;
-      break;
-    case v1::GRANULARITY_CHANNEL:
-      out.granularity = Granularity::kChannel;
-      break;
-    default:
-      return InvalidArgument(field + ".granularity = " + std::to_string(q.granularity()) +
-                             ": unknown value");
-  }
-  return out;
-}
-
-v1::QuantConfig EncodeQuant(const QuantConfig& q) {
-  v1::QuantConfig out;
-  out.set_percentile(q.percentile);
-  out.set_levels(q.levels);
-  out.set_alpha(q.alpha);
-  out.set_granularity(q.granularity == Granularity::kTensor ? v1::GRANULARITY_TENSOR
-                                                            : v1::GRANULARITY_CHANNEL);
-  return out;
 }
 
 StatusOr<GemmConfig> DecodeConfig(int32_t bits, v1::Strategy strategy,

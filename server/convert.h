@@ -16,6 +16,7 @@
 #include "kernels/matrix.h"
 #include "kernels/pipeline.h"
 #include "kernels/status.h"
+#include "proto/quant.h"
 
 namespace imunpack::server {
 
@@ -32,6 +33,11 @@ StatusOr<MatrixView<int32_t>> DecodeInt32(const v1::Int32Matrix& m,
                                           const std::string& field,
                                           const Limits& limits);
 
+// A quantized by the client: dims within limits, then every field checked
+// (proto::DecodeQuantized). Copies the digits once.
+StatusOr<QuantizedA> DecodeQuantizedA(const v1::QuantizedMatrix& m, const std::string& field,
+                                      const Limits& limits);
+
 // m·k·n within limits.max_work (RESOURCE_EXHAUSTED otherwise).
 Status CheckWork(int64_t m, int64_t k, int64_t n, const Limits& limits);
 
@@ -39,8 +45,8 @@ Status CheckWork(int64_t m, int64_t k, int64_t n, const Limits& limits);
 StatusOr<GemmConfig> DecodeConfig(int32_t bits, v1::Strategy strategy,
                                   const v1::QuantConfig& a,
                                   const v1::QuantConfig& b, bool verify);
-StatusOr<QuantConfig> DecodeQuant(const v1::QuantConfig& q, const std::string& field);
-v1::QuantConfig EncodeQuant(const QuantConfig& q);
+using proto::DecodeQuant;
+using proto::EncodeQuant;
 
 void EncodeFloat(const Matrix<float>& c, bool raw, v1::FloatMatrix* out);
 void EncodeInt64(const Matrix<int64_t>& c, bool raw, v1::Int64Matrix* out);

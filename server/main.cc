@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
   CLI::App app{"imunpack-server: exact low bit-width integer GEMM (IM-Unpack) over gRPC"};
   app.add_option("--address", o.address, "gRPC listen address (host:port)")
       ->envname("IMUNPACK_ADDRESS")->capture_default_str();
+  app.add_option("--unix-socket", o.unix_socket,
+                 "also listen on this Unix socket path (clients: --target unix:PATH)")
+      ->envname("IMUNPACK_UNIX_SOCKET");
   app.add_option("--workers", o.pool.workers, "worker threads running GEMMs")
       ->envname("IMUNPACK_WORKERS")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--threads-per-worker", o.pool.threads_per_worker,

@@ -40,6 +40,10 @@ Status ImunpackServer::Start() {
   if (!creds.ok()) return creds.status();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.address, *creds, &port_);
+  int unix_port = 0;
+  if (!options_.unix_socket.empty()) {
+    builder.AddListeningPort("unix:" + options_.unix_socket, *creds, &unix_port);
+  }
   const int max_msg = static_cast<int>(
       std::min<int64_t>(options_.service.max_message_bytes, std::numeric_limits<int>::max()));
   builder.SetMaxReceiveMessageSize(max_msg);
@@ -56,8 +60,11 @@ Status ImunpackServer::Start() {
   }
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
-  if (!server_ || port_ == 0) {
-    return Status(StatusCode::kUnavailable, "cannot listen on " + options_.address);
+  if (!server_ || port_ == 0 || (!options_.unix_socket.empty() && unix_port == 0)) {
+    if (server_) server_->Shutdown();
+    return Status(StatusCode::kUnavailable,
+                  "cannot listen on " + options_.address +
+                      (options_.unix_socket.empty() ? "" : " and unix:" + options_.unix_socket));
   }
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(false);
@@ -94,9 +101,11 @@ Status ImunpackServer::Start() {
     http_thread_ = std::thread([this] { http_->listen_after_bind(); });
   }
   health->SetServingStatus(true);
-  spdlog::info("serving on {} (port {}), metrics port {}, {} workers x {} threads, queue {}",
-               options_.address, port_, metrics_port_, options_.pool.workers,
-               options_.pool.threads_per_worker, options_.pool.queue_capacity);
+  spdlog::info("serving on {} (port {}){}, metrics port {}, {} workers x {} threads, queue {}",
+               options_.address, port_,
+               options_.unix_socket.empty() ? "" : " and unix:" + options_.unix_socket,
+               metrics_port_, options_.pool.workers, options_.pool.threads_per_worker,
+               options_.pool.queue_capacity);
   return Status::Ok();
 }
 

@@ -96,15 +96,18 @@ void GemmServiceImpl::Finish(grpc::ServerUnaryReactor* reactor, const char* rpc,
 }
 
 StatusOr<Matrix<float>> GemmServiceImpl::ComputeGemm(const v1::GemmRequest& req,
-                                                     MatrixView<float> a, MatrixView<float> b,
+                                                     MatrixView<float> a, const QuantizedA* qa,
+                                                     MatrixView<float> b,
                                                      const GemmConfig& cfg, Overhead* ov) {
-  if (req.b_source_case() != v1::GemmRequest::kBHandle) return FloatGemm(a, b, cfg, ov);
+  if (req.b_source_case() != v1::GemmRequest::kBHandle) {
+    return qa ? FloatGemm(*qa, b, cfg, ov) : FloatGemm(a, b, cfg, ov);
+  }
   StatusOr<std::shared_ptr<const PreparedB>> pb = store_->Use(req.b_handle());
   if (!pb.ok()) return pb.status();
   IMUNPACK_RETURN_IF_ERROR(ValidateGemm(a.rows, a.cols, (*pb)->rows(), (*pb)->cols(), cfg));
   IMUNPACK_RETURN_IF_ERROR(CheckWork(a.rows, a.cols, (*pb)->cols(), options_.limits));
   // The shared pointer keeps B alive even if it is deleted meanwhile.
-  return FloatGemm(a, **pb, cfg, ov);
+  return qa ? FloatGemm(*qa, **pb, cfg, ov) : FloatGemm(a, **pb, cfg, ov);
 }
 
 grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx,
@@ -126,8 +129,22 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
       return reactor;
     }
   }
-  // Cheap checks on the handler thread: shapes, limits, config.
-  StatusOr<MatrixView<float>> a = DecodeFloat(req->a(), "a", options_.limits);
+  // Cheap checks on the handler thread: shapes, limits, config. A quantized
+  // by the client is checked entry by entry here too (one pass over bytes
+  // that just arrived), so a bad one never takes a worker.
+  std::shared_ptr<const QuantizedA> qa;
+  StatusOr<MatrixView<float>> a = MatrixView<float>{};
+  if (req->a_source_case() == v1::GemmRequest::kAQuantized) {
+    StatusOr<QuantizedA> q = DecodeQuantizedA(req->a_quantized(), "a_quantized", options_.limits);
+    if (!q.ok()) {
+      Finish(reactor, "Gemm", req->request_id(), start, q.status(), "");
+      return reactor;
+    }
+    qa = std::make_shared<const QuantizedA>(std::move(q.value()));
+    a = MatrixView<float>{nullptr, qa->split.rows, qa->split.cols};  // the shape only
+  } else {
+    a = DecodeFloat(req->a(), "a", options_.limits);
+  }
   if (!a.ok()) {
     Finish(reactor, "Gemm", req->request_id(), start, a.status(), "");
     return reactor;
@@ -153,6 +170,10 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
     early = ValidateGemm(a->rows, a->cols, b->rows, b->cols, *cfg);
     if (early.ok()) early = CheckWork(a->rows, a->cols, b->cols, options_.limits);
   }
+  if (early.ok() && qa) {
+    // A registered B's bits are checked when it is looked up.
+    early = CheckQuantizedA(*qa, has_handle ? qa->bits : cfg->bits, cfg->verify);
+  }
   if (!early.ok()) {
     Finish(reactor, "Gemm", req->request_id(), start, early, "");
     return reactor;
@@ -161,19 +182,21 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
   // and the unpacked pieces (bounded by a small multiple of the inputs).
   const int64_t n_out = has_handle ? 0 : b->cols;
   const int64_t bytes = 4 * (a->size() + b->size() + a->rows * n_out) * 3;
-  const bool raw = !req->a().raw().empty();
+  const bool raw = qa || !req->a().raw().empty();
+  const Clock::time_point decoded = Clock::now();
   Status admitted = pool_->Submit(bytes, [=, this, a = *a, b = *b, cfg = *cfg]() mutable {
-    const double queue_ms = Ms(Clock::now() - start);
+    const double queue_ms = Ms(Clock::now() - decoded);
     metrics_->ObserveQueueWait(queue_ms / 1000.0);
     Status s = Interrupted(ctx);  // expired in the queue: never computed
     Overhead ov;
     if (s.ok()) {
       cfg.check_continue = [ctx] { return Interrupted(ctx); };
-      StatusOr<Matrix<float>> c = ComputeGemm(*req, a, b, cfg, &ov);
+      StatusOr<Matrix<float>> c = ComputeGemm(*req, a, qa.get(), b, cfg, &ov);
       s = c.status();
       if (s.ok()) {
         v1::GemmResponse head;
         FillResponse(req->request_id(), options_.replica_id, ov, queue_ms, start, &head);
+        head.mutable_overhead()->mutable_times()->set_decode_ms(Ms(decoded - start));
         if (ov.verified) {
           head.mutable_verification()->set_max_abs_error(ov.max_abs_error);
           head.mutable_verification()->set_rel_fro_error(ov.rel_fro_error);

@@ -64,10 +64,11 @@ class GemmServiceImpl final
   // Records metrics and a log line, then finishes the call.
   void Finish(grpc::ServerUnaryReactor* reactor, const char* rpc, const std::string& id,
               Clock::time_point start, const Status& status, const std::string& detail);
-  // The kernels' part of Gemm, with B inline or registered.
+  // The kernels' part of Gemm, with B inline or registered, and A as floats
+  // or, when `qa` is set, quantized by the client.
   StatusOr<Matrix<float>> ComputeGemm(const v1::GemmRequest& req, MatrixView<float> a,
-                                      MatrixView<float> b, const GemmConfig& cfg,
-                                      Overhead* ov);
+                                      const QuantizedA* qa, MatrixView<float> b,
+                                      const GemmConfig& cfg, Overhead* ov);
   // Checks the caller's token; on failure finishes the call and returns false.
   bool Authorized(const grpc::CallbackServerContext& ctx, grpc::ServerUnaryReactor* reactor,
                   const char* rpc, const std::string& id, Clock::time_point start,

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 
@@ -215,6 +216,124 @@ TEST(FloatGemmTest, PreparedBKeepsItsPlan) {
       for (int64_t i = 0; i < c->size(); ++i) ASSERT_EQ(c->data()[i], inline_c->data()[i]);
     }
   }
+}
+
+void ExpectSameBits(const Matrix<float>& x, const Matrix<float>& y, const std::string& where) {
+  ASSERT_EQ(x.rows(), y.rows()) << where;
+  ASSERT_EQ(x.cols(), y.cols()) << where;
+  for (int64_t i = 0; i < x.size(); ++i) ASSERT_EQ(x.data()[i], y.data()[i]) << where << " at " << i;
+}
+
+// A copy of q as a receiver would assemble it from the wire: the fields a
+// sender transmits, the derived ones left for FinishQuantizedA.
+QuantizedA Reassembled(const QuantizedA& q) {
+  QuantizedA r;
+  r.bits = q.bits;
+  r.scales = q.scales;
+  r.split.rows = q.split.rows;
+  r.split.cols = q.split.cols;
+  r.split.base.Resize(q.split.base.size());
+  std::copy(q.split.base.data(), q.split.base.data() + q.split.base.size(), r.split.base.data());
+  r.split.heavy = q.split.heavy;
+  return r;
+}
+
+TEST(FloatGemmTest, QuantizedAGivesTheSameBitsAsFloatA) {
+  int seed = 100;
+  for (auto [m, k, n] : {std::tuple{1, 1, 1}, {63, 129, 65}, {130, 200, 61}}) {
+    Matrix<float> a = Generate(Distribution::kOutlierChannels, m, k, ++seed, Operand::kA);
+    a(0, 0) = 3e12f;  // clipped at 2^31-1 after scaling
+    Matrix<float> b = Generate(Distribution::kStudentT, k, n, ++seed, Operand::kB);
+    for (int bits : {2, 5, 8}) {
+      for (Granularity g : {Granularity::kTensor, Granularity::kChannel}) {
+        GemmConfig cfg;
+        cfg.bits = bits;
+        cfg.a = {0.9, 0, g};
+        const std::string where = std::to_string(m) + " b" + std::to_string(bits) + " " +
+                                  GranularityName(g);
+        StatusOr<QuantizedA> q = QuantizeA(a, cfg.a, bits);
+        ASSERT_TRUE(q.ok()) << q.status().ToString();
+        QuantizedA r = Reassembled(*q);
+        ASSERT_TRUE(FinishQuantizedA(&r, "a_quantized").ok()) << where;
+        EXPECT_EQ(r.split.max_abs, q->split.max_abs) << where;
+        EXPECT_EQ(r.split.max_digits, q->split.max_digits) << where;
+        EXPECT_EQ(r.split.clipped, q->split.clipped) << where;
+        StatusOr<Matrix<float>> want = FloatGemm(a, b, cfg);
+        StatusOr<Matrix<float>> got = FloatGemm(r, b, cfg);
+        ASSERT_TRUE(want.ok() && got.ok()) << got.status().ToString();
+        ExpectSameBits(*got, *want, where + " inline B");
+        StatusOr<std::shared_ptr<const PreparedB>> pb = PrepareB(b, cfg.b, bits);
+        ASSERT_TRUE(pb.ok());
+        StatusOr<Matrix<float>> want_p = FloatGemm(a, **pb, cfg);
+        StatusOr<Matrix<float>> got_p = FloatGemm(r, **pb, cfg);
+        ASSERT_TRUE(want_p.ok() && got_p.ok()) << got_p.status().ToString();
+        ExpectSameBits(*got_p, *want_p, where + " prepared B");
+      }
+    }
+  }
+}
+
+TEST(FloatGemmTest, QuantizedAFromOutsideIsChecked) {
+  Matrix<float> a = Generate(Distribution::kOutlierChannels, 6, 40, 7, Operand::kA);
+  a(1, 3) = 500.0f;
+  a(4, 0) = -900.0f;
+  StatusOr<QuantizedA> q = QuantizeA(a, {0.9, 0, Granularity::kTensor}, 4);
+  ASSERT_TRUE(q.ok());
+  ASSERT_GE(q->split.heavy.size(), 2u);
+  struct Case {
+    const char* name;
+    std::function<void(QuantizedA*)> mutate;
+    const char* needle;
+  };
+  const int64_t h0 = q->split.heavy[0].index;
+  const Case cases[] = {
+      {"digit out of range", [](QuantizedA* x) { x->split.base[5] = 8; }, "digits[5] = 8"},
+      {"digit -8", [](QuantizedA* x) { x->split.base[0] = -8; }, "digits[0] = -8"},
+      {"bits", [](QuantizedA* x) { x->bits = 9; }, "bits"},
+      {"digit count", [](QuantizedA* x) { x->split.base.Resize(239); }, "239 digits"},
+      {"no sigma", [](QuantizedA* x) { x->scales.sigma.clear(); }, "0 sigma"},
+      {"sigma per column", [](QuantizedA* x) {
+         x->scales.sigma.assign(40, 1.0f);
+         x->scales.alpha.assign(40, 1.0f);
+       }, "rows = 6"},
+      {"alpha count", [](QuantizedA* x) { x->scales.alpha.push_back(1); }, "2 alpha"},
+      {"sigma zero", [](QuantizedA* x) { x->scales.sigma[0] = 0; }, "sigma[0]"},
+      {"sigma nan", [](QuantizedA* x) { x->scales.sigma[0] = std::nanf(""); }, "sigma[0] = nan"},
+      {"heavy out of range", [](QuantizedA* x) { x->split.heavy.back().index = 240; },
+       "below rows·cols = 240"},
+      {"heavy negative", [](QuantizedA* x) { x->split.heavy[0].index = -1; }, "position -1"},
+      {"heavy not ascending", [](QuantizedA* x) {
+         std::swap(x->split.heavy[0], x->split.heavy[1]);
+       }, "ascending"},
+      {"heavy repeated", [](QuantizedA* x) { x->split.heavy[1] = x->split.heavy[0]; },
+       "heavy[1]"},
+      {"heavy fits a digit", [](QuantizedA* x) { x->split.heavy[0].value = 7; }, "value 7"},
+      {"heavy INT32_MIN", [](QuantizedA* x) {
+         x->split.heavy[0].value = std::numeric_limits<int32_t>::min();
+       }, "2^31-1"},
+      {"digit 0 inconsistent", [h0](QuantizedA* x) {
+         x->split.base[h0] = static_cast<int8_t>(x->split.base[h0] == 1 ? 2 : 1);
+       }, "not the value's digit 0"},
+  };
+  for (const Case& c : cases) {
+    QuantizedA r = Reassembled(*q);
+    c.mutate(&r);
+    Status s = FinishQuantizedA(&r, "a_quantized");
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.name;
+    EXPECT_NE(s.message().find(c.needle), std::string::npos) << c.name << ": " << s.message();
+  }
+  // The GEMM refuses another bit width than A's, and verify.
+  QuantizedA r = Reassembled(*q);
+  ASSERT_TRUE(FinishQuantizedA(&r, "a_quantized").ok());
+  Matrix<float> b = Generate(Distribution::kGaussian, 40, 3, 8, Operand::kB);
+  GemmConfig cfg;
+  cfg.bits = 8;
+  Status s = FloatGemm(r, b, cfg).status();
+  EXPECT_NE(s.message().find("a_quantized.bits = 4"), std::string::npos) << s.message();
+  cfg.bits = 4;
+  cfg.verify = true;
+  s = FloatGemm(r, b, cfg).status();
+  EXPECT_NE(s.message().find("verify"), std::string::npos) << s.message();
 }
 
 }  // namespace

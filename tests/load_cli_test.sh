@@ -49,6 +49,26 @@ grep -q "max-p99-ms" "$work/err.txt" || fail "no reason given: $(cat "$work/err.
 "$python" -c "import json,sys; l=json.load(open(sys.argv[1]))['levels'][0]; assert l['codes'].get('UNAVAILABLE')==l['sent']==5, l['codes']" \
   "$work/down.json" || fail "UNAVAILABLE not counted"
 
+# A quantized on the client: the CLI's result is bit-identical to the local
+# pipeline on the float A, and the load tool's requests all succeed with a
+# quarter of the request bytes.
+"$bin/imunpack" --target "$target" gemm --m 130 --k 257 --n 70 --bits 5 --quantize-on-client \
+  --check >"$work/q.txt" || fail "gemm --quantize-on-client exited $?: $(cat "$work/q.txt")"
+grep -q "bit-identical: 0 of" "$work/q.txt" || fail "quantized on the client: $(cat "$work/q.txt")"
+for mode in "" --quantize-on-client; do
+  "$bin/imunpack-load" --target "$target" --concurrency 2 --requests 20 --duration 0 --warmup 0 \
+    --shape 96x512x64 --registered-b $mode --quiet --json "$work/q$mode.json" >/dev/null ||
+    fail "load $mode exited $?"
+done
+"$python" - "$work/q.json" "$work/q--quantize-on-client.json" <<'PY' || fail "quantized load run"
+import json, sys
+floats, quantized = (json.load(open(p))["levels"][0] for p in sys.argv[1:])
+assert quantized["codes"] == {"OK": 20}, quantized["codes"]
+ratio = quantized["mb_sent_per_s"] / quantized["rps"] / (floats["mb_sent_per_s"] / floats["rps"])
+assert 0.2 < ratio < 0.35, ratio  # int8 digits instead of float32, plus a small head
+print("quantized on the client: request bytes x%.3f" % ratio)
+PY
+
 # A sweep: one CSV row per level and a PNG chart.
 "$bin/imunpack-load" --target "$target" --concurrency-range 1:3:1 --duration 1 --warmup 0.1 \
   --shape 32x32x32 --quiet --csv "$work/sweep.csv" --plot "$work/sweep.png" >"$work/sweep.txt" \

@@ -20,6 +20,7 @@
 #include "imunpack/v1/imunpack.grpc.pb.h"
 #include "kernels/pipeline.h"
 #include "kernels/reference.h"
+#include "proto/quant.h"
 #include "server/server.h"
 #include "tests/test_util.h"
 
@@ -131,6 +132,33 @@ TEST_F(ServerTest, GemmOverTheWireIsBitIdenticalToTheKernels) {
   }
 }
 
+TEST_F(ServerTest, UnixSocketServesTheSameGemm) {
+  server_->Shutdown();
+  ServerOptions o = SmallServer();
+  o.unix_socket = ::testing::TempDir() + "imunpack-test-" + std::to_string(getpid()) + ".sock";
+  StartServer(o);
+  client::ClientOptions co;
+  co.targets = {"unix:" + o.unix_socket};
+  client::Client over_unix(co);
+  Matrix<float> a = Generate(Distribution::kOutlierChannels, 70, 300, 1, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kGaussian, 300, 90, 2, Operand::kB);
+  client::GemmParams p;
+  p.a_quant.set_percentile(0.99);
+  StatusOr<client::GemmResult> r = over_unix.Gemm(a, b, p);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  StatusOr<Matrix<float>> local = FloatGemm(a, b, LocalConfig(p));
+  ASSERT_TRUE(local.ok());
+  ExpectSameBits(r->c, *local, "unix socket");
+  ExpectServing();  // TCP still answers too
+  server_->Shutdown();
+  // A path that cannot be bound is refused at start, naming it.
+  o.unix_socket = "/nonexistent-dir/x.sock";
+  ImunpackServer bad(o);
+  Status s = bad.Start();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("unix:/nonexistent-dir/x.sock"), std::string::npos) << s.message();
+}
+
 TEST_F(ServerTest, IntGemmOverTheWireIsExact) {
   std::mt19937_64 rng(9);
   for (int bits : {2, 5, 8}) {
@@ -164,8 +192,33 @@ v1::GemmRequest GoodRequest() {
   return r;
 }
 
+// GoodRequest's A sent as a QuantizedMatrix instead (8 bits, sigma 1: the
+// digits are the integers 10..15, none heavy).
+v1::QuantizedMatrix* Quantized(v1::GemmRequest* r) {
+  v1::QuantizedMatrix* q = r->mutable_a_quantized();  // replaces a (oneof)
+  q->set_rows(2);
+  q->set_cols(3);
+  q->set_bits(8);
+  q->set_digits(std::string{10, 11, 12, 13, 14, 15});
+  q->add_sigma(1);
+  q->add_alpha(127);
+  return q;
+}
+
+// Declares entry `at` heavy with `value` (bytes as the wire has them).
+void AddHeavy(v1::QuantizedMatrix* q, int64_t at, int32_t value) {
+  q->mutable_heavy_index()->append(reinterpret_cast<const char*>(&at), sizeof(at));
+  q->mutable_heavy_value()->append(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+
 TEST_F(ServerTest, BadRequestsGetTheRightCodeAndTheServerStaysHealthy) {
   ASSERT_TRUE(RawGemm(stub_.get(), GoodRequest()).ok());
+  {
+    v1::GemmRequest q = GoodRequest();
+    Quantized(&q);
+    grpc::Status s = RawGemm(stub_.get(), q);
+    ASSERT_TRUE(s.ok()) << s.error_message();  // the base of the quantized cases is valid
+  }
   struct Case {
     const char* name;
     std::function<void(v1::GemmRequest*)> mutate;
@@ -203,6 +256,19 @@ TEST_F(ServerTest, BadRequestsGetTheRightCodeAndTheServerStaysHealthy) {
       {"negative percentile", [](auto* r) { r->mutable_b_quant()->set_percentile(-0.5); }, grpc::StatusCode::INVALID_ARGUMENT, "b_quant.percentile = -0.5"},
       {"empty handle", [](auto* r) { r->set_b_handle(""); }, grpc::StatusCode::NOT_FOUND, "b_handle \"\""},
       {"raw not a whole float", [](auto* r) { r->mutable_b()->clear_values(); r->mutable_b()->set_raw(std::string(47, '\0')); }, grpc::StatusCode::INVALID_ARGUMENT, "b.raw has 47 bytes"},
+      // A quantized by the client (QuantizedMatrix): every field checked.
+      {"quantized: digits short", [&](auto* r) { Quantized(r)->set_digits(std::string(5, 1)); }, grpc::StatusCode::INVALID_ARGUMENT, "a_quantized is 2x3 with 5 digits"},
+      {"quantized: digit out of range", [&](auto* r) { (*Quantized(r)->mutable_digits())[4] = -128; }, grpc::StatusCode::INVALID_ARGUMENT, "a_quantized.digits[4] = -128"},
+      {"quantized: heavy fits a digit", [&](auto* r) { AddHeavy(Quantized(r), 2, 100); }, grpc::StatusCode::INVALID_ARGUMENT, "value 100"},
+      {"quantized: heavy past the end", [&](auto* r) { AddHeavy(Quantized(r), 6, 300); }, grpc::StatusCode::INVALID_ARGUMENT, "below rows·cols = 6"},
+      {"quantized: digit 0 not the heavy's", [&](auto* r) { AddHeavy(Quantized(r), 1, 300); }, grpc::StatusCode::INVALID_ARGUMENT, "not the value's digit 0"},
+      {"quantized: heavy bytes", [&](auto* r) { Quantized(r)->set_heavy_index(std::string(8, 0)); }, grpc::StatusCode::INVALID_ARGUMENT, "heavy_index has 8 bytes and heavy_value 0"},
+      {"quantized: sigma per column", [&](auto* r) { auto* q = Quantized(r); q->add_sigma(1); q->add_sigma(1); q->add_alpha(1); q->add_alpha(1); }, grpc::StatusCode::INVALID_ARGUMENT, "3 sigma"},
+      {"quantized: sigma zero", [&](auto* r) { Quantized(r)->set_sigma(0, 0); }, grpc::StatusCode::INVALID_ARGUMENT, "a_quantized.sigma[0] = 0"},
+      {"quantized: bits", [&](auto* r) { Quantized(r)->set_bits(4); }, grpc::StatusCode::INVALID_ARGUMENT, "a_quantized.digits[0] = 10: outside [-7, 7]"},
+      {"quantized: other bits than the GEMM's", [&](auto* r) { Quantized(r); r->set_bits(6); }, grpc::StatusCode::INVALID_ARGUMENT, "a_quantized.bits = 8"},
+      {"quantized: verify", [&](auto* r) { Quantized(r); r->set_verify(true); }, grpc::StatusCode::INVALID_ARGUMENT, "verify: needs A as floats"},
+      {"quantized: huge dims", [&](auto* r) { Quantized(r)->set_rows(int64_t{1} << 40); }, grpc::StatusCode::RESOURCE_EXHAUSTED, "a_quantized.rows"},
   };
   for (const Case& c : cases) {
     v1::GemmRequest req = GoodRequest();
@@ -499,6 +565,64 @@ TEST_F(ServerTest, RegisteredMatricesAreEvictedLeastRecentlyUsedFirst) {
   // One matrix larger than the whole budget is refused outright.
   Matrix<float> huge = Generate(Distribution::kGaussian, 200, 200, 30, Operand::kB);
   EXPECT_EQ(client_->Upload(huge, "huge", 8, {}).status().code(), StatusCode::kResourceExhausted);
+}
+
+// GemmParams.quantize_on_client: A's digits and heavy hitters go instead of
+// floats, and C is bit-identical to the float request, for inline and
+// registered B, per tensor and per row, in one call or in row blocks (each
+// block's heavy positions re-based to its rows).
+TEST_F(ServerTest, QuantizedOnTheClientGivesTheSameBits) {
+  Matrix<float> a = Generate(Distribution::kOutlierChannels, 150, 96, 21, Operand::kA);
+  Matrix<float> b = Generate(Distribution::kStudentT, 96, 40, 22, Operand::kB);
+  client::ClientOptions blocks_opt;
+  blocks_opt.targets = {target_};
+  blocks_opt.block_bytes = 32 * 96 * 4;  // 5 blocks of <= 32 rows
+  client::Client blocked(blocks_opt);
+  for (int bits : {3, 8}) {
+    StatusOr<v1::MatrixInfo> h = client_->Upload(b, "b", bits, {});
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    for (auto granularity : {v1::GRANULARITY_TENSOR, v1::GRANULARITY_CHANNEL}) {
+      client::GemmParams p;
+      p.bits = bits;
+      p.a_quant.set_percentile(0.95);
+      p.a_quant.set_granularity(granularity);
+      StatusOr<Matrix<float>> local = FloatGemm(a, b, LocalConfig(p));
+      ASSERT_TRUE(local.ok());
+      p.quantize_on_client = true;
+      const std::string where = "bits " + std::to_string(bits) + " granularity " +
+                                std::to_string(granularity);
+      for (client::Client* c : {client_.get(), &blocked}) {
+        StatusOr<client::GemmResult> inline_b = c->Gemm(a, b, p);
+        ASSERT_TRUE(inline_b.ok()) << inline_b.status().ToString();
+        ExpectSameBits(inline_b->c, *local, where + " inline B");
+        EXPECT_GT(inline_b->overhead.heavy_a(), 0) << where;
+        StatusOr<client::GemmResult> reg = c->Gemm(a, h->handle(), p);
+        ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+        ExpectSameBits(reg->c, *local, where + " registered B");
+        EXPECT_EQ(reg->blocks, c == &blocked ? 5 : 1);
+      }
+    }
+  }
+  // A registered at 8 bits with A quantized for 4: refused by the server.
+  StatusOr<v1::MatrixInfo> h8 = client_->Upload(b, "b8", 8, {});
+  ASSERT_TRUE(h8.ok());
+  StatusOr<QuantizedA> q4 = QuantizeA(a, QuantConfig{}, 4);
+  ASSERT_TRUE(q4.ok());
+  v1::GemmRequest req;
+  req.set_b_handle(h8->handle());
+  *req.mutable_a_quantized() = proto::EncodeQuantizedRows(*q4, 0, a.rows());
+  req.mutable_a_quantized()->set_rows(a.rows());
+  req.mutable_a_quantized()->set_cols(a.cols());
+  req.mutable_a_quantized()->set_digits(
+      std::string(reinterpret_cast<const char*>(q4->split.base.data()), a.size()));
+  grpc::Status s = RawGemm(stub_.get(), req);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("a_quantized.bits = 4"), std::string::npos) << s.error_message();
+  // The client refuses verify with it.
+  client::GemmParams p;
+  p.quantize_on_client = true;
+  p.verify = true;
+  EXPECT_EQ(client_->Gemm(a, b, p).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(ServerTest, ClientSplitsRequestsLargerThanTheMessageLimit) {
