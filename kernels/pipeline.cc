@@ -46,7 +46,8 @@ Status Continue(const GemmConfig& cfg) {
 // b_plan: B's fixed unpack plan, if any (then only A is planned).
 Status RunCore(const SplitOperand& a, const SplitOperand& b,
                const std::vector<HeavyCoord>* b_coords, const OperandPlan* b_plan,
-               const GemmConfig& cfg, Stopwatch* sw, Overhead* ov, Core* core) {
+               const PackedInt8Weights* b_packed, const GemmConfig& cfg, Stopwatch* sw,
+               Overhead* ov, Core* core) {
   const int64_t m = a.rows, k = a.cols, n = b.cols;
   IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
   std::vector<HeavyCoord> ah = ToCoords(a, Operand::kA, cfg.bits);
@@ -62,6 +63,9 @@ Status RunCore(const SplitOperand& a, const SplitOperand& b,
 
   IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
   Unpack(a, ah, b, bh, plan, cfg.bits, &core->unpacked);
+  if (b_packed && b_packed->source() == core->unpacked.b_base) {
+    core->unpacked.b_packed = b_packed;
+  }
   ov->times.unpack_ms = sw->Lap();
 
   IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
@@ -176,7 +180,8 @@ int64_t PreparedB::bytes() const {
                               sizeof(int32_t)) +
          static_cast<int64_t>(split.heavy.size() * sizeof(HeavyEntry)) +
          static_cast<int64_t>(coords.size() * sizeof(HeavyCoord)) +
-         static_cast<int64_t>((scales.alpha.size() + scales.sigma.size()) * sizeof(float));
+         static_cast<int64_t>((scales.alpha.size() + scales.sigma.size()) * sizeof(float)) +
+         static_cast<int64_t>(packed ? packed->bytes() : 0);
 }
 
 namespace {
@@ -202,7 +207,11 @@ StatusOr<std::shared_ptr<PreparedB>> PrepareBImpl(MatrixView<float> b,
   p->select_ms = sw.Lap();
   QuantizeSplit(b, p->scales, bits, Operand::kB, &p->split);
   p->coords = ToCoords(p->split, Operand::kB, bits);
-  if (plan) p->plan = PlanOperandAlone(p->coords, b.cols, b.rows, *plan);
+  if (plan) {
+    // Registered: planned alone, and packed for oneDNN once for every GEMM.
+    p->plan = PlanOperandAlone(p->coords, b.cols, b.rows, *plan);
+    p->packed = PackedInt8Weights::Pack(p->split.base.data(), b.rows, b.cols);
+  }
   p->quantize_ms = sw.Lap();
   return p;
 }
@@ -229,6 +238,7 @@ StatusOr<Matrix<float>> QuantizedGemmImpl(const Scales& sa, const SplitOperand& 
                                           const GemmConfig& cfg, Stopwatch* sw, Overhead* ov) {
   Core core;
   IMUNPACK_RETURN_IF_ERROR(RunCore(qa, b.split, &b.coords, fixed_b_plan ? &b.plan : nullptr,
+                                   fixed_b_plan ? b.packed.get() : nullptr,
                                    cfg, sw, ov, &core));
   Matrix<float> c = ReassembleFloat(core.unpacked, core.products, core.width,
                                     Inverses(sa.sigma), Inverses(b.scales.sigma));
@@ -432,7 +442,7 @@ StatusOr<Matrix<int64_t>> IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
   ov->times.quantize_ms = sw.Lap();
 
   Core core;
-  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, qb, nullptr, nullptr, cfg, &sw, ov, &core));
+  IMUNPACK_RETURN_IF_ERROR(RunCore(qa, qb, nullptr, nullptr, nullptr, cfg, &sw, ov, &core));
   StatusOr<Matrix<int64_t>> c = ReassembleInt(core.unpacked, core.products, core.width);
   ov->times.reassemble_ms = sw.Lap();
   ov->times.total_ms = sw.Total();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/config.h"
+#include "kernels/dnnl_matmul.h"
 #include "kernels/matrix.h"
 #include "kernels/plan.h"
 #include "kernels/quantize.h"
@@ -67,6 +68,8 @@ struct PreparedB {
   SplitOperand split;               // k x n
   std::vector<HeavyCoord> coords;   // split's heavy list, outer = column
   OperandPlan plan;                 // B's unpacking, fixed for every GEMM
+  // split.base reordered for oneDNN once (nullptr: oneDNN uses it as is).
+  std::shared_ptr<const PackedInt8Weights> packed;
   double select_ms = 0, quantize_ms = 0;
   int64_t rows() const { return split.rows; }
   int64_t cols() const { return split.cols; }

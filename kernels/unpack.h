@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/dnnl_matmul.h"
 #include "kernels/matrix.h"
 #include "kernels/plan.h"
 #include "kernels/quantize.h"
@@ -48,6 +49,8 @@ struct UnpackedGemm {
   // Group 0.
   const int8_t* a_base = nullptr;  // m x k (SplitOperand A's base)
   const int8_t* b_base = nullptr;  // k x n (SplitOperand B's base)
+  // b_base packed for oneDNN (a registered B), or nullptr.
+  const PackedInt8Weights* b_packed = nullptr;
   Buffer<int8_t> a_extra;          // rows_extra x k
   Buffer<int8_t> b_extra;          // k x cols_extra
   ExtraLines rows;                 // A's extra rows

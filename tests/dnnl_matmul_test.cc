@@ -31,6 +31,44 @@ TEST(DnnlMatmulTest, S8MatchesNaiveWithStrides) {
   EXPECT_GT(DnnlCachedPrimitives(), 0);
 }
 
+// Packed B gives exactly the plain product, for awkward shapes, strided A
+// and C, extreme values (-128 included: the s8 compensation must hold), and
+// several M against one packing (the layout must not depend on M).
+TEST(DnnlMatmulTest, PackedWeightsMatchThePlainProduct) {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> v(-128, 127);
+  int packed_shapes = 0;
+  for (auto [K, N] : {std::pair{1, 1}, {5, 7}, {129, 63}, {1000, 9}, {64, 256}, {300, 301}}) {
+    std::vector<int8_t> b(K * N);
+    for (auto& x : b) x = static_cast<int8_t>(v(rng));
+    b[0] = -128;
+    std::shared_ptr<const PackedInt8Weights> packed = PackedInt8Weights::Pack(b.data(), K, N);
+    if (!packed) continue;  // oneDNN keeps this B plain: nothing to compare
+    ++packed_shapes;
+    EXPECT_EQ(packed->source(), b.data());
+    EXPECT_GE(packed->bytes(), static_cast<size_t>(K * N));
+    for (int64_t M : {1, 3, 64, 130}) {
+      const int64_t lda = K + 2, ldc = N + 3;
+      std::vector<int8_t> a(M * lda);
+      for (auto& x : a) x = static_cast<int8_t>(v(rng));
+      a[0] = -128;
+      std::vector<int32_t> c(M * ldc, -1), want(M * ldc, -1);
+      ASSERT_TRUE(DnnlMatmulPacked(a.data(), *packed, c.data(), M, lda, ldc).ok());
+      ASSERT_TRUE(DnnlMatmul(MatmulType::kS8S8S32, a.data(), b.data(), want.data(), M, K, N,
+                             lda, N, ldc).ok());
+      for (int64_t i = 0; i < M; ++i) {
+        for (int64_t j = 0; j < N; ++j) {
+          ASSERT_EQ(c[i * ldc + j], want[i * ldc + j]) << M << "x" << K << "x" << N;
+        }
+      }
+    }
+  }
+  // On an ISA with int8 dot products (any x86-64-v3 or later) oneDNN packs.
+  if (DnnlIsa() != "sse41" && DnnlIsa() != "other") {
+    EXPECT_GT(packed_shapes, 0);
+  }
+}
+
 TEST(DnnlMatmulTest, F32AndBf16AreCloseToNaive) {
   const int64_t M = 33, K = 70, N = 21;
   std::mt19937 rng(6);

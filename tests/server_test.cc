@@ -542,7 +542,11 @@ TEST_F(ServerTest, HandlesAreContentAddressed) {
 TEST_F(ServerTest, RegisteredMatricesAreEvictedLeastRecentlyUsedFirst) {
   server_->Shutdown();
   ServerOptions o = SmallServer();
-  o.registered_budget_bytes = 3 * 100 * 100 + 3000;  // room for three 100x100
+  // Room for three 100x100 (digits, packed copy, heavy list, scales), not four.
+  StatusOr<std::shared_ptr<const PreparedB>> one =
+      PrepareB(Generate(Distribution::kGaussian, 100, 100, 10, Operand::kB), QuantConfig{}, 8);
+  ASSERT_TRUE(one.ok());
+  o.registered_budget_bytes = 3 * (*one)->bytes() + (*one)->bytes() / 2;
   StartServer(o);
   std::vector<std::string> handles;
   for (int i = 0; i < 3; ++i) {
