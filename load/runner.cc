@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "proto/quant.h"
+#include "proto/wire.h"
 
 namespace imunpack::load {
 namespace {
@@ -30,7 +31,7 @@ class Level {
   Level(const std::vector<std::shared_ptr<grpc::Channel>>& channels, const Workload& workload,
         const RunSpec& spec)
       : workload_(workload), spec_(spec) {
-    for (const auto& ch : channels) stubs_.push_back(v1::GemmService::NewStub(ch));
+    for (const auto& ch : channels) stubs_.push_back(std::make_unique<grpc::GenericStub>(ch));
     start_ = Clock::now();
     t0_ = start_ + std::chrono::duration_cast<Clock::duration>(
                        std::chrono::duration<double>(spec.warmup_s));
@@ -69,7 +70,8 @@ class Level {
  private:
   struct Call {
     grpc::ClientContext ctx;
-    v1::GemmResponse resp;
+    grpc::ByteBuffer reply;
+    v1::GemmResponse resp;  // the reply without C's bytes (skipped, not copied)
     Clock::time_point intended;
     size_t item = 0;
     bool measured = false;
@@ -113,13 +115,21 @@ class Level {
     call->ctx.set_deadline(std::chrono::system_clock::now() +
                            std::chrono::microseconds(static_cast<int64_t>(spec_.deadline_s * 1e6)));
     if (!spec_.token.empty()) call->ctx.AddMetadata("authorization", "Bearer " + spec_.token);
-    v1::GemmService::Stub* stub = stubs_[static_cast<size_t>(seq) % stubs_.size()].get();
-    stub->async()->Gemm(&call->ctx, &workload_.items[call->item].request, &call->resp,
-                        [this, call](grpc::Status s) { Done(call, s); });
+    grpc::GenericStub* stub = stubs_[static_cast<size_t>(seq) % stubs_.size()].get();
+    stub->UnaryCall(&call->ctx, "/imunpack.v1.GemmService/Gemm", grpc::StubOptions(),
+                    &workload_.items[call->item].framed, &call->reply,
+                    [this, call](grpc::Status s) { Done(call, s); });
   }
 
-  void Done(Call* call, const grpc::Status& s) {
+  void Done(Call* call, grpc::Status s) {
     const Clock::time_point now = Clock::now();
+    if (s.ok()) {
+      // Only the overhead is read; C is checked for its length and skipped.
+      Status parsed = wire::Parse(
+          &call->reply, &call->resp, {v1::GemmResponse::kCFieldNumber},
+          [](int, size_t) { return wire::Discard(); }, "response");
+      if (!parsed.ok()) s = grpc::Status(grpc::StatusCode::INTERNAL, parsed.message());
+    }
     bool next = false, measured = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -173,7 +183,7 @@ class Level {
     if (w >= windows_.size()) windows_.resize(w + 1);
     windows_[w].Record(us);
     bytes_sent_ += static_cast<double>(item.request_bytes);
-    bytes_recv_ += static_cast<double>(call.resp.ByteSizeLong());
+    bytes_recv_ += static_cast<double>(call.reply.Length());
     flops_ += item.flops;
     const v1::PhaseTimes& t = call.resp.overhead().times();
     const double phases[] = {t.decode_ms(), t.queue_ms(), t.select_ms(), t.quantize_ms(),
@@ -269,7 +279,7 @@ class Level {
 
   const Workload& workload_;
   const RunSpec spec_;
-  std::vector<std::unique_ptr<v1::GemmService::Stub>> stubs_;
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
   Clock::time_point start_, t0_, stop_at_;
   std::atomic<int64_t> next_{0};
   std::atomic<int64_t> measured_sent_{0};
@@ -352,7 +362,8 @@ StatusOr<Workload> BuildWorkload(const WorkloadSpec& spec,
       req.mutable_b()->set_cols(sh.n);
       req.mutable_b()->set_raw(b.data(), b.size() * sizeof(float));
     }
-    item.request_bytes = static_cast<int64_t>(req.ByteSizeLong());
+    item.framed = wire::Frame(req, {}, nullptr);
+    item.request_bytes = static_cast<int64_t>(item.framed.Length());
     item.flops = 2.0 * sh.m * sh.k * sh.n;
     wl.items.push_back(std::move(item));
   }

@@ -61,17 +61,20 @@ v1::QuantizedMatrix EncodeQuantizedRows(const QuantizedA& q, int64_t r0, int64_t
   return out;
 }
 
-StatusOr<QuantizedA> DecodeQuantized(const v1::QuantizedMatrix& m, const std::string& field) {
+StatusOr<QuantizedA> DecodeQuantized(const v1::QuantizedMatrix& m, const std::string& field,
+                                     Buffer<int8_t>* received) {
+  const bool apart = received != nullptr && received->size() > 0;
+  const size_t digits = apart ? received->size() : m.digits().size();
   QuantizedA q;
   q.bits = m.bits() == 0 ? 8 : m.bits();
   if (q.bits < 2 || q.bits > 8) {
     return InvalidArgument(field + ".bits = " + std::to_string(m.bits()) + ": must be in [2, 8]");
   }
   const size_t n = static_cast<size_t>(m.rows() > 0 && m.cols() > 0 ? m.rows() * m.cols() : 0);
-  if (n == 0 || m.digits().size() != n) {
+  if (n == 0 || digits != n) {
     return InvalidArgument(field + " is " + std::to_string(m.rows()) + "x" +
                            std::to_string(m.cols()) + " with " +
-                           std::to_string(m.digits().size()) +
+                           std::to_string(digits) +
                            " digits; dims must be positive and digits rows·cols bytes");
   }
   const size_t count = m.heavy_value().size() / sizeof(int32_t);
@@ -84,8 +87,12 @@ StatusOr<QuantizedA> DecodeQuantized(const v1::QuantizedMatrix& m, const std::st
   }
   q.split.rows = m.rows();
   q.split.cols = m.cols();
-  q.split.base.Resize(n);
-  std::memcpy(q.split.base.data(), m.digits().data(), n);
+  if (apart) {
+    q.split.base = std::move(*received);
+  } else {
+    q.split.base.Resize(n);
+    std::memcpy(q.split.base.data(), m.digits().data(), n);
+  }
   q.split.heavy.resize(count);
   for (size_t h = 0; h < count; ++h) {
     std::memcpy(&q.split.heavy[h].index, m.heavy_index().data() + h * sizeof(int64_t),

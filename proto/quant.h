@@ -22,9 +22,11 @@ v1::QuantConfig EncodeQuant(const QuantConfig& q);
 // to row r0.
 v1::QuantizedMatrix EncodeQuantizedRows(const QuantizedA& q, int64_t r0, int64_t r1);
 
-// A QuantizedMatrix checked and turned into a QuantizedA (the digits are
-// copied once); every failure names `field` and the value.
-StatusOr<QuantizedA> DecodeQuantized(const v1::QuantizedMatrix& m, const std::string& field);
+// A QuantizedMatrix checked and turned into a QuantizedA; every failure
+// names `field` and the value. The digits are m.digits() (copied), or
+// `received` (moved) when non-empty: the digits parsed apart (wire::Parse).
+StatusOr<QuantizedA> DecodeQuantized(const v1::QuantizedMatrix& m, const std::string& field,
+                                     Buffer<int8_t>* received = nullptr);
 
 }  // namespace imunpack::proto
 

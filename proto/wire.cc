@@ -47,7 +47,7 @@ void Release(void* holder) { delete static_cast<Holder*>(holder); }
 bool ReadMatrix(CodedInputStream* in, uint32_t tag, int field, const RawSink& sink,
                 CodedOutputStream* rest, std::vector<int>* seen) {
   uint32_t len = 0;
-  if (!in->ReadVarint32(&len)) return false;
+  if (!in->ReadVarint32(&len) || static_cast<int64_t>(len) > in->BytesUntilLimit()) return false;
   const CodedInputStream::Limit limit = in->PushLimit(static_cast<int>(std::min<uint32_t>(len, INT_MAX)));
   std::string inner;
   {
@@ -62,8 +62,13 @@ bool ReadMatrix(CodedInputStream* in, uint32_t tag, int field, const RawSink& si
       if (!in->ReadVarint32(&n) || n > INT_MAX) return false;
       if (std::find(seen->begin(), seen->end(), field) != seen->end()) return false;
       seen->push_back(field);
+      // Only lengths the message really holds reach the sink, which may
+      // allocate that much.
+      if (static_cast<int64_t>(n) > in->BytesUntilLimit()) return false;
       void* dst = n > 0 ? sink(field, n) : nullptr;
-      if (dst != nullptr) {
+      if (dst == Discard()) {
+        if (!in->Skip(static_cast<int>(n))) return false;
+      } else if (dst != nullptr) {
         if (!in->ReadRaw(dst, static_cast<int>(n))) return false;
       } else {
         std::string raw;
@@ -84,6 +89,11 @@ bool ReadMatrix(CodedInputStream* in, uint32_t tag, int field, const RawSink& si
 }
 
 }  // namespace
+
+void* Discard() {
+  static char marker;
+  return &marker;
+}
 
 grpc::ByteBuffer Frame(const google::protobuf::MessageLite& head,
                        const std::vector<RawMatrix>& matrices,
@@ -120,6 +130,8 @@ Status Parse(grpc::ByteBuffer* buf, google::protobuf::MessageLite* out,
   {
     CodedInputStream in(&reader);
     in.SetTotalBytesLimit(INT_MAX);
+    if (buf->Length() > static_cast<size_t>(INT_MAX)) return bad;
+    in.PushLimit(static_cast<int>(buf->Length()));  // so limits are real sizes
     StringOutputStream rest_stream(&rest);
     CodedOutputStream rest_out(&rest_stream);
     std::vector<int> seen;

@@ -47,8 +47,12 @@ grpc::ByteBuffer Frame(const google::protobuf::MessageLite& head,
                        std::shared_ptr<const void> keep_alive);
 
 // Where to copy the raw bytes of matrix field `field` when they are `bytes`
-// long; nullptr leaves them in the parsed message as usual.
+// long; nullptr leaves them in the parsed message as usual. Called only for
+// lengths the message really holds, so it may allocate `bytes`.
+// Returning Discard() skips them without a copy (the field is then left
+// with empty raw, as when they were taken).
 using RawSink = std::function<void*(int field, size_t bytes)>;
+void* Discard();
 
 // Parses `buf` into `out`. The raw bytes of the matrix fields listed in
 // `fields` go to wherever `sink` says (one copy, straight from gRPC's

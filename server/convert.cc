@@ -22,19 +22,20 @@ Status CheckDims(int64_t rows, int64_t cols, const std::string& field, const Lim
   return Status::Ok();
 }
 
+// `raw`: the matrix's raw bytes, in the message or received apart from it.
 template <typename Proto>
-Status CheckShape(const Proto& m, const std::string& field, size_t elem_bytes,
-                  const Limits& limits) {
+Status CheckShape(const Proto& m, std::string_view raw, const std::string& field,
+                  size_t elem_bytes, const Limits& limits) {
   IMUNPACK_RETURN_IF_ERROR(CheckDims(m.rows(), m.cols(), field, limits));
   const int64_t n = m.rows() * m.cols();  // <= max_dim^2: no overflow
-  const bool has_raw = !m.raw().empty();
+  const bool has_raw = !raw.empty();
   const bool has_values = m.values_size() > 0;
   if (has_raw == has_values) {
     return InvalidArgument(field + ": set exactly one of raw and values (" +
                            (has_raw ? "both are" : "neither is") + " set)");
   }
-  if (has_raw && m.raw().size() != static_cast<size_t>(n) * elem_bytes) {
-    return InvalidArgument(field + ".raw has " + std::to_string(m.raw().size()) +
+  if (has_raw && raw.size() != static_cast<size_t>(n) * elem_bytes) {
+    return InvalidArgument(field + ".raw has " + std::to_string(raw.size()) +
                            " bytes; " + std::to_string(m.rows()) + "x" +
                            std::to_string(m.cols()) + " needs " +
                            std::to_string(n * static_cast<int64_t>(elem_bytes)));
@@ -54,11 +55,10 @@ namespace {
 // A view into the proto's raw bytes or repeated field: no copy. Little-endian
 // hosts only (x86-64, aarch64): raw bytes are the values.
 template <typename T, typename Proto>
-StatusOr<MatrixView<T>> DecodeView(const Proto& m, const std::string& field,
-                                   const Limits& limits) {
-  IMUNPACK_RETURN_IF_ERROR(CheckShape(m, field, sizeof(T), limits));
-  const T* data = m.raw().empty() ? m.values().data()
-                                  : reinterpret_cast<const T*>(m.raw().data());
+StatusOr<MatrixView<T>> DecodeView(const Proto& m, std::string_view raw,
+                                   const std::string& field, const Limits& limits) {
+  IMUNPACK_RETURN_IF_ERROR(CheckShape(m, raw, field, sizeof(T), limits));
+  const T* data = raw.empty() ? m.values().data() : reinterpret_cast<const T*>(raw.data());
   return MatrixView<T>{data, m.rows(), m.cols()};
 }
 
@@ -66,20 +66,21 @@ StatusOr<MatrixView<T>> DecodeView(const Proto& m, const std::string& field,
 
 StatusOr<MatrixView<float>> DecodeFloat(const v1::FloatMatrix& m,
                                         const std::string& field,
-                                        const Limits& limits) {
-  return DecodeView<float>(m, field, limits);
+                                        const Limits& limits, std::string_view received) {
+  return DecodeView<float>(m, received.empty() ? std::string_view(m.raw()) : received, field,
+                           limits);
 }
 
 StatusOr<MatrixView<int32_t>> DecodeInt32(const v1::Int32Matrix& m,
                                           const std::string& field,
                                           const Limits& limits) {
-  return DecodeView<int32_t>(m, field, limits);
+  return DecodeView<int32_t>(m, m.raw(), field, limits);
 }
 
 StatusOr<QuantizedA> DecodeQuantizedA(const v1::QuantizedMatrix& m, const std::string& field,
-                                      const Limits& limits) {
+                                      const Limits& limits, Buffer<int8_t>* received) {
   IMUNPACK_RETURN_IF_ERROR(CheckDims(m.rows(), m.cols(), field, limits));
-  return proto::DecodeQuantized(m, field);
+  return proto::DecodeQuantized(m, field, received);
 }
 
 Status CheckWork(int64_t m, int64_t k, int64_t n, const Limits& limits) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "imunpack/v1/imunpack.pb.h"
 #include "kernels/matrix.h"
@@ -26,17 +27,22 @@ struct Limits {
   int64_t max_work = int64_t{1} << 36;  // m·k·n
 };
 
+// `received`: the raw bytes when they were received apart from the message
+// (wire::Parse); they then stand for m.raw().
 StatusOr<MatrixView<float>> DecodeFloat(const v1::FloatMatrix& m,
                                         const std::string& field,
-                                        const Limits& limits);
+                                        const Limits& limits,
+                                        std::string_view received = {});
 StatusOr<MatrixView<int32_t>> DecodeInt32(const v1::Int32Matrix& m,
                                           const std::string& field,
                                           const Limits& limits);
 
 // A quantized by the client: dims within limits, then every field checked
-// (proto::DecodeQuantized). Copies the digits once.
+// (proto::DecodeQuantized). The digits are taken from `received` when they
+// arrived apart from the message (moved, not copied), else copied.
 StatusOr<QuantizedA> DecodeQuantizedA(const v1::QuantizedMatrix& m, const std::string& field,
-                                      const Limits& limits);
+                                      const Limits& limits,
+                                      Buffer<int8_t>* received = nullptr);
 
 // m·k·n within limits.max_work (RESOURCE_EXHAUSTED otherwise).
 Status CheckWork(int64_t m, int64_t k, int64_t n, const Limits& limits);

@@ -44,6 +44,11 @@ void FillInfo(const std::string& handle, const std::string& name, const Prepared
   info->set_cols_unpacked(b.cols() + b.plan.total_outer_extra);
 }
 
+// A buffer's bytes (empty when nothing was put there).
+std::string_view Bytes(const Buffer<float>& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size() * sizeof(float)};
+}
+
 // The fields Gemm and IntGemm responses share.
 template <typename Resp>
 void FillResponse(const std::string& request_id, const std::string& replica_id,
@@ -117,15 +122,30 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   std::string client;
   if (!Authorized(*ctx, reactor, "Gemm", "", start, &client)) return reactor;
-  // Parsed here (one copy of A, as gRPC itself would make) and kept alive
-  // until the worker is done with the views into it.
-  auto req = std::make_shared<v1::GemmRequest>();
+  // Parsed here: the matrices' bytes are copied once, from gRPC's buffers
+  // into buffers of their own (wire::Parse), the rest into the message. All
+  // of it stays alive until the worker is done with the views into it.
+  auto in = std::make_shared<ReceivedGemm>();
+  std::shared_ptr<const v1::GemmRequest> req(in, &in->req);
   {
     grpc::ByteBuffer bytes(*request);  // shares the slices, copies nothing
-    grpc::ProtoBufferReader reader(&bytes);
-    if (!reader.status().ok() || !req->ParseFromZeroCopyStream(&reader)) {
-      Finish(reactor, "Gemm", "", start,
-             InvalidArgument("request: the bytes are not a valid imunpack.v1.GemmRequest"), "");
+    Status parsed = wire::Parse(
+        &bytes, &in->req,
+        {v1::GemmRequest::kAFieldNumber, v1::GemmRequest::kBFieldNumber,
+         v1::GemmRequest::kAQuantizedFieldNumber},
+        [&](int field, size_t n) -> void* {
+          if (field == v1::GemmRequest::kAQuantizedFieldNumber) {
+            in->digits.Resize(n);
+            return in->digits.data();
+          }
+          if (n % sizeof(float) != 0) return nullptr;  // left for DecodeFloat to name
+          Buffer<float>& dst = field == v1::GemmRequest::kAFieldNumber ? in->a : in->b;
+          dst.Resize(n / sizeof(float));
+          return dst.data();
+        },
+        "request");
+    if (!parsed.ok()) {
+      Finish(reactor, "Gemm", "", start, parsed, "");
       return reactor;
     }
   }
@@ -135,7 +155,8 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
   std::shared_ptr<const QuantizedA> qa;
   StatusOr<MatrixView<float>> a = MatrixView<float>{};
   if (req->a_source_case() == v1::GemmRequest::kAQuantized) {
-    StatusOr<QuantizedA> q = DecodeQuantizedA(req->a_quantized(), "a_quantized", options_.limits);
+    StatusOr<QuantizedA> q =
+        DecodeQuantizedA(req->a_quantized(), "a_quantized", options_.limits, &in->digits);
     if (!q.ok()) {
       Finish(reactor, "Gemm", req->request_id(), start, q.status(), "");
       return reactor;
@@ -143,7 +164,7 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
     qa = std::make_shared<const QuantizedA>(std::move(q.value()));
     a = MatrixView<float>{nullptr, qa->split.rows, qa->split.cols};  // the shape only
   } else {
-    a = DecodeFloat(req->a(), "a", options_.limits);
+    a = DecodeFloat(req->a(), "a", options_.limits, Bytes(in->a));
   }
   if (!a.ok()) {
     Finish(reactor, "Gemm", req->request_id(), start, a.status(), "");
@@ -157,7 +178,7 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
   }
   StatusOr<MatrixView<float>> b = MatrixView<float>{};
   if (!has_handle) {
-    b = DecodeFloat(req->b(), "b", options_.limits);
+    b = DecodeFloat(req->b(), "b", options_.limits, Bytes(in->b));
     if (!b.ok()) {
       Finish(reactor, "Gemm", req->request_id(), start, b.status(), "");
       return reactor;
@@ -182,7 +203,7 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
   // and the unpacked pieces (bounded by a small multiple of the inputs).
   const int64_t n_out = has_handle ? 0 : b->cols;
   const int64_t bytes = 4 * (a->size() + b->size() + a->rows * n_out) * 3;
-  const bool raw = qa || !req->a().raw().empty();
+  const bool raw = qa || in->a.size() > 0 || !req->a().raw().empty();
   const Clock::time_point decoded = Clock::now();
   Status admitted = pool_->Submit(bytes, [=, this, a = *a, b = *b, cfg = *cfg]() mutable {
     const double queue_ms = Ms(Clock::now() - decoded);

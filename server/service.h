@@ -30,6 +30,14 @@ struct ServiceOptions {
   int64_t registered_per_client_bytes = 0;
 };
 
+// A Gemm request as received: the message without the matrices' raw bytes,
+// which wire::Parse copied into buffers of their own.
+struct ReceivedGemm {
+  v1::GemmRequest req;
+  Buffer<float> a, b;
+  Buffer<int8_t> digits;  // a_quantized's
+};
+
 // Gemm is a raw method: its handler parses the request itself and frames
 // the response so that C leaves without being copied (proto/wire.h). The
 // bytes on the wire are the same GemmRequest / GemmResponse as for any

@@ -118,6 +118,22 @@ TEST(WireTest, ParseSendsTheRawBytesToTheSinkAndTheRestToTheMessage) {
   EXPECT_EQ(got.overhead().unpack_ratio(), 1.25);
 }
 
+TEST(WireTest, DiscardedBytesAreSkipped) {
+  v1::GemmResponse sent;
+  sent.mutable_c()->set_rows(2);
+  sent.mutable_c()->set_cols(3);
+  sent.mutable_c()->set_raw(std::string(24, 'c'));
+  sent.set_replica_id("after-c");
+  grpc::ByteBuffer buf = FromString(sent.SerializeAsString());
+  v1::GemmResponse got;
+  ASSERT_TRUE(Parse(&buf, &got, {v1::GemmResponse::kCFieldNumber},
+                    [](int, size_t) { return Discard(); }, "GemmResponse")
+                  .ok());
+  EXPECT_TRUE(got.c().raw().empty());
+  EXPECT_EQ(got.c().cols(), 3);
+  EXPECT_EQ(got.replica_id(), "after-c");
+}
+
 TEST(WireTest, ASinkThatDeclinesLeavesTheBytesInTheMessage) {
   v1::GemmResponse sent;
   sent.mutable_c()->set_rows(1);
