@@ -44,11 +44,6 @@ void FillInfo(const std::string& handle, const std::string& name, const Prepared
   info->set_cols_unpacked(b.cols() + b.plan.total_outer_extra);
 }
 
-// A buffer's bytes (empty when nothing was put there).
-std::string_view Bytes(const Buffer<float>& b) {
-  return {reinterpret_cast<const char*>(b.data()), b.size() * sizeof(float)};
-}
-
 // The fields Gemm and IntGemm responses share.
 template <typename Resp>
 void FillResponse(const std::string& request_id, const std::string& replica_id,
@@ -139,9 +134,8 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
             return in->digits.data();
           }
           if (n % sizeof(float) != 0) return nullptr;  // left for DecodeFloat to name
-          Buffer<float>& dst = field == v1::GemmRequest::kAFieldNumber ? in->a : in->b;
-          dst.Resize(n / sizeof(float));
-          return dst.data();
+          ReceivedGemm::Floats& dst = field == v1::GemmRequest::kAFieldNumber ? in->a : in->b;
+          return dst.Resize(n / sizeof(float));
         },
         "request");
     if (!parsed.ok()) {
@@ -164,7 +158,7 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
     qa = std::make_shared<const QuantizedA>(std::move(q.value()));
     a = MatrixView<float>{nullptr, qa->split.rows, qa->split.cols};  // the shape only
   } else {
-    a = DecodeFloat(req->a(), "a", options_.limits, Bytes(in->a));
+    a = DecodeFloat(req->a(), "a", options_.limits, in->a.bytes());
   }
   if (!a.ok()) {
     Finish(reactor, "Gemm", req->request_id(), start, a.status(), "");
@@ -178,7 +172,7 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
   }
   StatusOr<MatrixView<float>> b = MatrixView<float>{};
   if (!has_handle) {
-    b = DecodeFloat(req->b(), "b", options_.limits, Bytes(in->b));
+    b = DecodeFloat(req->b(), "b", options_.limits, in->b.bytes());
     if (!b.ok()) {
       Finish(reactor, "Gemm", req->request_id(), start, b.status(), "");
       return reactor;
@@ -203,7 +197,7 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
   // and the unpacked pieces (bounded by a small multiple of the inputs).
   const int64_t n_out = has_handle ? 0 : b->cols;
   const int64_t bytes = 4 * (a->size() + b->size() + a->rows * n_out) * 3;
-  const bool raw = qa || in->a.size() > 0 || !req->a().raw().empty();
+  const bool raw = qa || in->a.size > 0 || !req->a().raw().empty();
   const Clock::time_point decoded = Clock::now();
   Status admitted = pool_->Submit(bytes, [=, this, a = *a, b = *b, cfg = *cfg]() mutable {
     const double queue_ms = Ms(Clock::now() - decoded);

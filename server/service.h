@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "imunpack/v1/imunpack.grpc.pb.h"
@@ -31,10 +33,24 @@ struct ServiceOptions {
 };
 
 // A Gemm request as received: the message without the matrices' raw bytes,
-// which wire::Parse copied into buffers of their own.
+// which wire::Parse copied into buffers of their own. The float matrices
+// live on the heap, as protobuf's own bytes would (malloc reuses them);
+// the digits in a Buffer, which becomes the QuantizedA's.
 struct ReceivedGemm {
+  struct Floats {
+    std::unique_ptr<float[]> data;
+    size_t size = 0;
+    float* Resize(size_t n) {
+      data.reset(new float[n]);  // not zeroed: wire::Parse fills it
+      size = n;
+      return data.get();
+    }
+    std::string_view bytes() const {
+      return {reinterpret_cast<const char*>(data.get()), size * sizeof(float)};
+    }
+  };
   v1::GemmRequest req;
-  Buffer<float> a, b;
+  Floats a, b;
   Buffer<int8_t> digits;  // a_quantized's
 };
 
