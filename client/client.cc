@@ -164,15 +164,49 @@ Status Client::Call(const Req& req, Resp* resp, Fn method, v1::GemmService::Stub
   return Retry([&](grpc::ClientContext* ctx) { return (stub->*method)(ctx, req, resp); });
 }
 
-Status Client::CallGemm(const grpc::ByteBuffer& req, grpc::ByteBuffer* resp,
-                        grpc::GenericStub* stub) {
-  if (stub == nullptr) stub = raw_stub_.get();
-  return Retry([&](grpc::ClientContext* ctx) {
-    std::promise<grpc::Status> done;
-    stub->UnaryCall(ctx, "/imunpack.v1.GemmService/Gemm", grpc::StubOptions(), &req, resp,
-                    [&done](grpc::Status s) { done.set_value(std::move(s)); });
-    return done.get_future().get();
-  });
+template <typename T, typename Resp>
+Status Client::Exchange(const char* method, const google::protobuf::MessageLite& head,
+                        const std::vector<wire::RawMatrix>& raw, grpc::GenericStub* stub,
+                        Resp* resp, T* dst, int64_t rows, int64_t cols) {
+  const std::string path = std::string("/imunpack.v1.GemmService/") + method;
+  grpc::ByteBuffer reply;
+  Status s;
+  {
+    std::promise<void> released;
+    {
+      std::shared_ptr<const void> keep(this, [&released](const void*) { released.set_value(); });
+      const grpc::ByteBuffer req = wire::Frame(head, raw, std::move(keep));
+      auto call = [&](grpc::GenericStub* via) {
+        return Retry([&](grpc::ClientContext* ctx) {
+          std::promise<grpc::Status> done;
+          via->UnaryCall(ctx, path, grpc::StubOptions(), &req, &reply,
+                         [&done](grpc::Status st) { done.set_value(std::move(st)); });
+          return done.get_future().get();
+        });
+      };
+      s = call(stub ? stub : raw_stub_.get());
+      if (stub != nullptr && s.code() == StatusCode::kUnavailable) s = call(raw_stub_.get());
+    }
+    released.get_future().wait();
+  }
+  if (!s.ok()) return s;
+  const size_t want = static_cast<size_t>(rows * cols) * sizeof(T);
+  bool in_place = false;
+  Status parsed = wire::Parse(
+      &reply, resp, {2},  // c is field 2 of both GemmResponse and IntGemmResponse
+      [&](int, size_t bytes) -> void* {
+        if (in_place || bytes != want) return nullptr;
+        in_place = true;
+        return dst;
+      },
+      method);
+  if (!parsed.ok()) return Internal(parsed.message());
+  const bool complete = in_place && resp->c().raw().empty() && resp->c().values_size() == 0 &&
+                        resp->c().rows() == rows && resp->c().cols() == cols;
+  // Anything else (typed values, a wrong shape) is read or named here.
+  if (!complete) IMUNPACK_RETURN_IF_ERROR(ReadInto(resp->c(), rows, cols, dst, "c"));
+  resp->clear_c();
+  return Status::Ok();
 }
 
 StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, v1::GemmRequest head,
@@ -230,64 +264,33 @@ StatusOr<GemmResult> Client::GemmBlocks(MatrixView<float> a, v1::GemmRequest hea
   auto run_block = [&](int64_t blk) -> StatusOr<v1::GemmResponse> {
     const int64_t r0 = blk * rows, r1 = std::min(a.rows, r0 + rows);
     const MatrixView<float> a_blk{a.data + r0 * a.cols, r1 - r0, a.cols};
-    grpc::ByteBuffer req;
-    // gRPC reads A and B from the caller's memory (raw encoding: no copy)
-    // and signals through `sent` once it holds no reference to them.
-    std::promise<void> sent;
-    {
-      v1::GemmRequest one = blocks == 1 ? std::move(head) : head;
-      one.set_request_id(blocks > 1 ? p.request_id + "/" + std::to_string(blk) : p.request_id);
-      std::vector<wire::RawMatrix> raw;
-      if (qa) {
-        // The small fields in the head; rows, cols and the digits framed
-        // (the receiver merges the two, as protobuf does).
-        *one.mutable_a_quantized() = proto::EncodeQuantizedRows(*qa, r0, r1);
-        raw.push_back({v1::GemmRequest::kAQuantizedFieldNumber, a_blk.rows, a_blk.cols,
-                       qa->split.base.data() + r0 * a.cols, static_cast<size_t>(a_blk.size())});
-      } else if (options_.raw_encoding) {
-        raw.push_back({v1::GemmRequest::kAFieldNumber, a_blk.rows, a_blk.cols, a_blk.data,
-                       static_cast<size_t>(a_blk.size()) * 4});
-      } else {
-        SetMatrix(a_blk, false, one.mutable_a());
-      }
-      if (options_.raw_encoding && b.data != nullptr) {
-        raw.push_back({v1::GemmRequest::kBFieldNumber, b.rows, b.cols, b.data,
-                       static_cast<size_t>(b_bytes)});
-      }
-      std::shared_ptr<const void> keep(a.data, [&sent](const void*) { sent.set_value(); });
-      req = wire::Frame(one, raw, std::move(keep));
+    v1::GemmRequest one = blocks == 1 ? std::move(head) : head;
+    one.set_request_id(blocks > 1 ? p.request_id + "/" + std::to_string(blk) : p.request_id);
+    std::vector<wire::RawMatrix> raw;
+    if (qa) {
+      // The small fields in the head; rows, cols and the digits framed
+      // (the receiver merges the two, as protobuf does).
+      *one.mutable_a_quantized() = proto::EncodeQuantizedRows(*qa, r0, r1);
+      raw.push_back({v1::GemmRequest::kAQuantizedFieldNumber, a_blk.rows, a_blk.cols,
+                     qa->split.base.data() + r0 * a.cols, static_cast<size_t>(a_blk.size())});
+    } else if (options_.raw_encoding) {
+      raw.push_back({v1::GemmRequest::kAFieldNumber, a_blk.rows, a_blk.cols, a_blk.data,
+                     static_cast<size_t>(a_blk.size()) * 4});
+    } else {
+      SetMatrix(a_blk, false, one.mutable_a());
+    }
+    if (options_.raw_encoding && b.data != nullptr) {
+      raw.push_back({v1::GemmRequest::kBFieldNumber, b.rows, b.cols, b.data,
+                     static_cast<size_t>(b_bytes)});
     }
     // Several targets: block i goes to target i mod R, so the blocks are
-    // spread even over connections that are still warming up. A target
-    // that stays unavailable is skipped by round_robin on a second try.
+    // spread even over connections that are still warming up.
     grpc::GenericStub* stub = blocks > 1 && !replica_raw_stubs_.empty()
                                   ? replica_raw_stubs_[blk % replica_raw_stubs_.size()].get()
                                   : nullptr;
-    grpc::ByteBuffer reply;
-    Status s = CallGemm(req, &reply, stub);
-    if (stub != nullptr && s.code() == StatusCode::kUnavailable) s = CallGemm(req, &reply);
-    req.Clear();
-    sent.get_future().wait();
-    if (!s.ok()) return s;
-    // C's bytes go straight from gRPC's buffer to this block's rows.
-    float* slot = out.c.data() + r0 * n;
-    const size_t want = static_cast<size_t>((r1 - r0) * n) * 4;
-    bool in_place = false;
     v1::GemmResponse resp;
-    Status parsed = wire::Parse(
-        &reply, &resp, {v1::GemmResponse::kCFieldNumber},
-        [&](int, size_t bytes) -> void* {
-          if (in_place || bytes != want) return nullptr;
-          in_place = true;
-          return slot;
-        },
-        "GemmResponse");
-    if (!parsed.ok()) return Internal(parsed.message());
-    const bool complete = in_place && resp.c().raw().empty() && resp.c().values_size() == 0 &&
-                          resp.c().rows() == r1 - r0 && resp.c().cols() == n;
-    // Anything else (typed values, a wrong shape) is read or named here.
-    if (!complete) IMUNPACK_RETURN_IF_ERROR(ReadInto(resp.c(), r1 - r0, n, slot, "c"));
-    resp.clear_c();
+    IMUNPACK_RETURN_IF_ERROR(Exchange("Gemm", one, raw, stub, &resp, out.c.data() + r0 * n,
+                                      r1 - r0, n));
     return resp;
   };
   std::vector<std::future<StatusOr<v1::GemmResponse>>> futures;
@@ -395,15 +398,23 @@ std::future<StatusOr<GemmResult>> Client::GemmAsync(Matrix<float> a, Matrix<floa
 StatusOr<IntGemmResult> Client::IntGemm(MatrixView<int32_t> a, MatrixView<int32_t> b,
                                         int bits, v1::Strategy strategy) {
   v1::IntGemmRequest req;
-  SetMatrix(a, options_.raw_encoding, req.mutable_a());
-  SetMatrix(b, options_.raw_encoding, req.mutable_b());
   req.set_bits(bits);
   req.set_strategy(strategy);
-  v1::IntGemmResponse resp;
-  IMUNPACK_RETURN_IF_ERROR(Call(req, &resp, &v1::GemmService::Stub::IntGemm));
+  std::vector<wire::RawMatrix> raw;
+  if (options_.raw_encoding) {
+    raw.push_back({v1::IntGemmRequest::kAFieldNumber, a.rows, a.cols, a.data,
+                   static_cast<size_t>(a.size()) * sizeof(int32_t)});
+    raw.push_back({v1::IntGemmRequest::kBFieldNumber, b.rows, b.cols, b.data,
+                   static_cast<size_t>(b.size()) * sizeof(int32_t)});
+  } else {
+    SetMatrix(a, false, req.mutable_a());
+    SetMatrix(b, false, req.mutable_b());
+  }
   IntGemmResult out;
   out.c = Matrix<int64_t>(a.rows, b.cols);
-  IMUNPACK_RETURN_IF_ERROR(ReadInto(resp.c(), a.rows, b.cols, out.c.data(), "c"));
+  v1::IntGemmResponse resp;
+  IMUNPACK_RETURN_IF_ERROR(
+      Exchange("IntGemm", req, raw, nullptr, &resp, out.c.data(), a.rows, b.cols));
   out.overhead = resp.overhead();
   out.replica_id = resp.replica_id();
   return out;

@@ -23,6 +23,7 @@
 #include "imunpack/v1/imunpack.grpc.pb.h"
 #include "kernels/matrix.h"
 #include "kernels/status.h"
+#include "proto/wire.h"
 
 namespace imunpack::client {
 
@@ -120,9 +121,16 @@ class Client {
   // Runs invoke(context) with this client's deadline, token and retries.
   template <typename Invoke>
   Status Retry(Invoke invoke);
-  // Gemm on already framed bytes (proto/wire.h), with retries.
-  Status CallGemm(const grpc::ByteBuffer& req, grpc::ByteBuffer* resp,
-                  grpc::GenericStub* stub = nullptr);
+  // One call of `method` ("Gemm", "IntGemm") without copies of the
+  // matrices (proto/wire.h): `head` and the `raw` matrices, read from the
+  // caller's memory, go out; this returns once gRPC holds no reference to
+  // them. The reply's c (rows x cols of T) is copied once, straight to
+  // `dst`; the rest is parsed into `resp`. With `stub` (one replica) a
+  // target that is down is retried through the round_robin channel.
+  template <typename T, typename Resp>
+  Status Exchange(const char* method, const google::protobuf::MessageLite& head,
+                  const std::vector<wire::RawMatrix>& raw, grpc::GenericStub* stub,
+                  Resp* resp, T* dst, int64_t rows, int64_t cols);
   // `head` holds the config (and b_handle); `b` is inline B, or empty; n and
   // bits are the GEMM's (a registered B's own).
   StatusOr<GemmResult> GemmBlocks(MatrixView<float> a, v1::GemmRequest head,

@@ -73,8 +73,9 @@ StatusOr<MatrixView<float>> DecodeFloat(const v1::FloatMatrix& m,
 
 StatusOr<MatrixView<int32_t>> DecodeInt32(const v1::Int32Matrix& m,
                                           const std::string& field,
-                                          const Limits& limits) {
-  return DecodeView<int32_t>(m, m.raw(), field, limits);
+                                          const Limits& limits, std::string_view received) {
+  return DecodeView<int32_t>(m, received.empty() ? std::string_view(m.raw()) : received, field,
+                             limits);
 }
 
 StatusOr<QuantizedA> DecodeQuantizedA(const v1::QuantizedMatrix& m, const std::string& field,

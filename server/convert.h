@@ -35,7 +35,8 @@ StatusOr<MatrixView<float>> DecodeFloat(const v1::FloatMatrix& m,
                                         std::string_view received = {});
 StatusOr<MatrixView<int32_t>> DecodeInt32(const v1::Int32Matrix& m,
                                           const std::string& field,
-                                          const Limits& limits);
+                                          const Limits& limits,
+                                          std::string_view received = {});
 
 // A quantized by the client: dims within limits, then every field checked
 // (proto::DecodeQuantized). The digits are taken from `received` when they

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <type_traits>
 
 #include "kernels/dnnl_matmul.h"
 #include "kernels/timer.h"
@@ -42,6 +43,46 @@ void FillInfo(const std::string& handle, const std::string& name, const Prepared
   info->set_uses(uses);
   info->set_strategy(ToProto(b.plan.strategy));
   info->set_cols_unpacked(b.cols() + b.plan.total_outer_extra);
+}
+
+// Parses a Gemm or IntGemm request (A is field 2, B field 3, a quantized A
+// field 10): the matrices' raw bytes go to `a`, `b` and `digits`, the rest
+// into `msg`. A raw length that is no whole number of T is left in the
+// message, for the decoder to name.
+template <typename T>
+Status ParseRequest(const grpc::ByteBuffer& request, google::protobuf::MessageLite* msg,
+                    Received<T>* a, Received<T>* b, Buffer<int8_t>* digits) {
+  grpc::ByteBuffer bytes(request);  // shares the slices, copies nothing
+  return wire::Parse(
+      &bytes, msg, {2, 3, 10},
+      [&](int field, size_t n) -> void* {
+        if (field == 10) {
+          if (digits == nullptr) return nullptr;
+          digits->Resize(n);
+          return digits->data();
+        }
+        if (n % sizeof(T) != 0) return nullptr;
+        return (field == 2 ? a : b)->Resize(n / sizeof(T));
+      },
+      "request");
+}
+
+// The response with C (field 2) framed from C's own memory, which gRPC
+// frees once sent; typed values when the request used them.
+template <typename T, typename Resp>
+grpc::ByteBuffer FrameResponse(Resp* head, Matrix<T> c, bool raw) {
+  if (!raw) {
+    if constexpr (std::is_same_v<T, float>) {
+      EncodeFloat(c, false, head->mutable_c());
+    } else {
+      EncodeInt64(c, false, head->mutable_c());
+    }
+    return wire::Frame(*head, {}, nullptr);
+  }
+  auto owned = std::make_shared<const Matrix<T>>(std::move(c));
+  return wire::Frame(*head, {{2, owned->rows(), owned->cols(), owned->data(),
+                              static_cast<size_t>(owned->size()) * sizeof(T)}},
+                     owned);
 }
 
 // The fields Gemm and IntGemm responses share.
@@ -122,26 +163,10 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
   // of it stays alive until the worker is done with the views into it.
   auto in = std::make_shared<ReceivedGemm>();
   std::shared_ptr<const v1::GemmRequest> req(in, &in->req);
-  {
-    grpc::ByteBuffer bytes(*request);  // shares the slices, copies nothing
-    Status parsed = wire::Parse(
-        &bytes, &in->req,
-        {v1::GemmRequest::kAFieldNumber, v1::GemmRequest::kBFieldNumber,
-         v1::GemmRequest::kAQuantizedFieldNumber},
-        [&](int field, size_t n) -> void* {
-          if (field == v1::GemmRequest::kAQuantizedFieldNumber) {
-            in->digits.Resize(n);
-            return in->digits.data();
-          }
-          if (n % sizeof(float) != 0) return nullptr;  // left for DecodeFloat to name
-          ReceivedGemm::Floats& dst = field == v1::GemmRequest::kAFieldNumber ? in->a : in->b;
-          return dst.Resize(n / sizeof(float));
-        },
-        "request");
-    if (!parsed.ok()) {
-      Finish(reactor, "Gemm", "", start, parsed, "");
-      return reactor;
-    }
+  if (Status parsed = ParseRequest(*request, &in->req, &in->a, &in->b, &in->digits);
+      !parsed.ok()) {
+    Finish(reactor, "Gemm", "", start, parsed, "");
+    return reactor;
   }
   // Cheap checks on the handler thread: shapes, limits, config. A quantized
   // by the client is checked entry by entry here too (one pass over bytes
@@ -216,17 +241,7 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
           head.mutable_verification()->set_max_abs_error(ov.max_abs_error);
           head.mutable_verification()->set_rel_fro_error(ov.rel_fro_error);
         }
-        if (raw) {
-          // C's own memory goes out as the raw bytes; gRPC frees it when sent.
-          auto owned = std::make_shared<const Matrix<float>>(std::move(*c));
-          *response = wire::Frame(head, {{v1::GemmResponse::kCFieldNumber, owned->rows(),
-                                          owned->cols(), owned->data(),
-                                          static_cast<size_t>(owned->size()) * sizeof(float)}},
-                                  owned);
-        } else {
-          EncodeFloat(*c, false, head.mutable_c());
-          *response = wire::Frame(head, {}, nullptr);
-        }
+        *response = FrameResponse(&head, std::move(*c), raw);
         metrics_->ObserveUnpackRatio(ov.unpack_ratio);
       }
     }
@@ -238,15 +253,22 @@ grpc::ServerUnaryReactor* GemmServiceImpl::Gemm(grpc::CallbackServerContext* ctx
 }
 
 grpc::ServerUnaryReactor* GemmServiceImpl::IntGemm(grpc::CallbackServerContext* ctx,
-                                                   const v1::IntGemmRequest* req,
-                                                   v1::IntGemmResponse* resp) {
+                                                   const grpc::ByteBuffer* request,
+                                                   grpc::ByteBuffer* response) {
   const Clock::time_point start = Clock::now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   std::string client;
-  if (!Authorized(*ctx, reactor, "IntGemm", req->request_id(), start, &client)) return reactor;
-  StatusOr<MatrixView<int32_t>> a = DecodeInt32(req->a(), "a", options_.limits);
-  StatusOr<MatrixView<int32_t>> b = a.ok() ? DecodeInt32(req->b(), "b", options_.limits)
-                                           : StatusOr<MatrixView<int32_t>>(a.status());
+  if (!Authorized(*ctx, reactor, "IntGemm", "", start, &client)) return reactor;
+  auto in = std::make_shared<ReceivedIntGemm>();
+  std::shared_ptr<const v1::IntGemmRequest> req(in, &in->req);
+  if (Status parsed = ParseRequest(*request, &in->req, &in->a, &in->b, nullptr); !parsed.ok()) {
+    Finish(reactor, "IntGemm", "", start, parsed, "");
+    return reactor;
+  }
+  StatusOr<MatrixView<int32_t>> a = DecodeInt32(req->a(), "a", options_.limits, in->a.bytes());
+  StatusOr<MatrixView<int32_t>> b =
+      a.ok() ? DecodeInt32(req->b(), "b", options_.limits, in->b.bytes())
+             : StatusOr<MatrixView<int32_t>>(a.status());
   StatusOr<GemmConfig> cfg = DecodeConfig(req->bits(), req->strategy(), v1::QuantConfig(),
                                           v1::QuantConfig(), false);
   Status early = !b.ok() ? b.status() : cfg.status();
@@ -257,9 +279,10 @@ grpc::ServerUnaryReactor* GemmServiceImpl::IntGemm(grpc::CallbackServerContext* 
     return reactor;
   }
   const int64_t bytes = (4 * (a->size() + b->size()) + 8 * a->rows * b->cols) * 3;
-  const bool raw = !req->a().raw().empty();
+  const bool raw = in->a.size > 0 || !req->a().raw().empty();
+  const Clock::time_point decoded = Clock::now();
   Status admitted = pool_->Submit(bytes, [=, this, a = *a, b = *b, cfg = *cfg]() mutable {
-    const double queue_ms = Ms(Clock::now() - start);
+    const double queue_ms = Ms(Clock::now() - decoded);
     metrics_->ObserveQueueWait(queue_ms / 1000.0);
     Status s = Interrupted(ctx);
     Overhead ov;
@@ -268,8 +291,10 @@ grpc::ServerUnaryReactor* GemmServiceImpl::IntGemm(grpc::CallbackServerContext* 
       StatusOr<Matrix<int64_t>> c = imunpack::IntGemm(a, b, cfg, &ov);
       s = c.status();
       if (s.ok()) {
-        EncodeInt64(*c, raw, resp->mutable_c());
-        FillResponse(req->request_id(), options_.replica_id, ov, queue_ms, start, resp);
+        v1::IntGemmResponse head;
+        FillResponse(req->request_id(), options_.replica_id, ov, queue_ms, start, &head);
+        head.mutable_overhead()->mutable_times()->set_decode_ms(Ms(decoded - start));
+        *response = FrameResponse(&head, std::move(*c), raw);
         metrics_->ObserveUnpackRatio(ov.unpack_ratio);
       }
     }

@@ -32,34 +32,40 @@ struct ServiceOptions {
   int64_t registered_per_client_bytes = 0;
 };
 
-// A Gemm request as received: the message without the matrices' raw bytes,
-// which wire::Parse copied into buffers of their own. The float matrices
-// live on the heap, as protobuf's own bytes would (malloc reuses them);
-// the digits in a Buffer, which becomes the QuantizedA's.
-struct ReceivedGemm {
-  struct Floats {
-    std::unique_ptr<float[]> data;
-    size_t size = 0;
-    float* Resize(size_t n) {
-      data.reset(new float[n]);  // not zeroed: wire::Parse fills it
-      size = n;
-      return data.get();
-    }
-    std::string_view bytes() const {
-      return {reinterpret_cast<const char*>(data.get()), size * sizeof(float)};
-    }
-  };
-  v1::GemmRequest req;
-  Floats a, b;
-  Buffer<int8_t> digits;  // a_quantized's
+// A matrix's raw bytes received apart from its message (wire::Parse), on
+// the heap as protobuf's own bytes would be (malloc reuses them).
+template <typename T>
+struct Received {
+  std::unique_ptr<T[]> data;
+  size_t size = 0;
+  T* Resize(size_t n) {
+    data.reset(new T[n]);  // not zeroed: wire::Parse fills it
+    size = n;
+    return data.get();
+  }
+  std::string_view bytes() const {
+    return {reinterpret_cast<const char*>(data.get()), size * sizeof(T)};
+  }
 };
 
-// Gemm is a raw method: its handler parses the request itself and frames
-// the response so that C leaves without being copied (proto/wire.h). The
-// bytes on the wire are the same GemmRequest / GemmResponse as for any
-// generated stub.
+// Requests as received: the message without its matrices' raw bytes.
+struct ReceivedGemm {
+  v1::GemmRequest req;
+  Received<float> a, b;
+  Buffer<int8_t> digits;  // a_quantized's, which becomes the QuantizedA's
+};
+struct ReceivedIntGemm {
+  v1::IntGemmRequest req;
+  Received<int32_t> a, b;
+};
+
+// Gemm and IntGemm are raw methods: their handlers parse the request
+// themselves and frame the response so that the matrices are not copied
+// more than once (proto/wire.h). The bytes on the wire are the same
+// messages as for any generated stub.
 class GemmServiceImpl final
-    : public v1::GemmService::WithRawCallbackMethod_Gemm<v1::GemmService::CallbackService> {
+    : public v1::GemmService::WithRawCallbackMethod_Gemm<
+          v1::GemmService::WithRawCallbackMethod_IntGemm<v1::GemmService::CallbackService>> {
  public:
   GemmServiceImpl(const ServiceOptions& options, WorkerPool* pool,
                   MatrixStore* store, Metrics* metrics);
@@ -68,8 +74,8 @@ class GemmServiceImpl final
                                  const grpc::ByteBuffer* request,
                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* IntGemm(grpc::CallbackServerContext* ctx,
-                                    const v1::IntGemmRequest* req,
-                                    v1::IntGemmResponse* resp) override;
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* UploadMatrix(grpc::CallbackServerContext* ctx,
                                          const v1::UploadMatrixRequest* req,
                                          v1::UploadMatrixResponse* resp) override;

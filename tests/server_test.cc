@@ -166,10 +166,18 @@ TEST_F(ServerTest, IntGemmOverTheWireIsExact) {
                             v1::STRATEGY_BOTH}) {
       Matrix<int32_t> a = testing::RandomInt(testing::IntDist::kStudentT, 37, 65, bits, rng);
       Matrix<int32_t> b = testing::RandomInt(testing::IntDist::kEdges, 65, 29, bits, rng);
-      StatusOr<client::IntGemmResult> r = client_->IntGemm(a, b, bits, st);
-      ASSERT_TRUE(r.ok()) << r.status().ToString();
       Matrix<int64_t> want = reference::IntGemm(a, b);
-      for (int64_t i = 0; i < want.size(); ++i) ASSERT_EQ(r->c.data()[i], want.data()[i]);
+      for (bool raw : {true, false}) {
+        client::ClientOptions co;
+        co.targets = {target_};
+        co.raw_encoding = raw;
+        StatusOr<client::IntGemmResult> r = client::Client(co).IntGemm(a, b, bits, st);
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        for (int64_t i = 0; i < want.size(); ++i) {
+          ASSERT_EQ(r->c.data()[i], want.data()[i]) << "raw " << raw;
+        }
+        EXPECT_GT(r->overhead.times().server_ms(), 0.0);
+      }
     }
   }
 }
@@ -366,14 +374,16 @@ TEST_F(ServerTest, MalformedCallsToEveryMethod) {
   }
   const std::string good_prefix = good.substr(0, good.size() / 2);
   const std::string garbage = "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x12\x99";
-  // Gemm parses its own request (zero-copy response framing) and says so.
+  // Gemm and IntGemm parse their own requests (zero-copy framing) and say so.
   expect("Gemm: bytes that are no GemmRequest", raw_call("/imunpack.v1.GemmService/Gemm", garbage),
          grpc::StatusCode::INVALID_ARGUMENT, "not a valid imunpack.v1.GemmRequest");
+  expect("IntGemm: bytes that are no IntGemmRequest",
+         raw_call("/imunpack.v1.GemmService/IntGemm", garbage), grpc::StatusCode::INVALID_ARGUMENT,
+         "not a valid imunpack.v1.IntGemmRequest");
   // A matrix whose raw bytes claim more than the message holds.
   expect("Gemm: truncated a.raw", raw_call("/imunpack.v1.GemmService/Gemm", good_prefix),
          grpc::StatusCode::INVALID_ARGUMENT, "not a valid imunpack.v1.GemmRequest");
-  for (const char* method : {"/imunpack.v1.GemmService/IntGemm",
-                             "/imunpack.v1.GemmService/UploadMatrix"}) {
+  for (const char* method : {"/imunpack.v1.GemmService/UploadMatrix"}) {
     // gRPC itself refuses a request that fails to parse, before any handler
     // runs (1.51's callback server answers UNIMPLEMENTED); never OK.
     grpc::Status s = raw_call(method, garbage);
