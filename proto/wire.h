@@ -37,8 +37,9 @@ struct RawMatrix {
   size_t bytes;
 };
 
-// `head` serialized, followed by each matrix. `head` must not set those
-// fields itself. gRPC holds a reference to `keep_alive` for as long as it
+// `head` serialized, followed by each matrix. When `head` sets one of those
+// fields too (without its raw bytes), parsers merge the two occurrences, as
+// protobuf does for a message field that appears twice. gRPC holds a reference to `keep_alive` for as long as it
 // may read any matrix's bytes and drops it afterwards (possibly after the
 // call has finished, from one of its own threads); the bytes must stay
 // valid and unchanged until then.
