@@ -281,6 +281,22 @@ Status CheckQuantizedA(const QuantizedA& a, int gemm_bits, bool verify) {
   return Status::Ok();
 }
 
+namespace {
+
+// Inline B quantized and split for one GEMM, its times charged to `ov`.
+StatusOr<std::shared_ptr<PreparedB>> PrepareInlineB(MatrixView<float> b, const GemmConfig& cfg,
+                                                    Stopwatch* sw, Overhead* ov) {
+  IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
+  StatusOr<std::shared_ptr<PreparedB>> pb = PrepareBImpl(b, cfg.b, cfg.bits, nullptr);
+  if (!pb.ok()) return pb.status();
+  ov->times.select_ms = (*pb)->select_ms;
+  ov->times.quantize_ms = (*pb)->quantize_ms;
+  sw->Lap();
+  return pb;
+}
+
+}  // namespace
+
 StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
                                   const GemmConfig& cfg, Overhead* overhead) {
   IMUNPACK_RETURN_IF_ERROR(ValidateGemm(a.rows, a.cols, b.rows, b.cols, cfg));
@@ -291,12 +307,8 @@ StatusOr<Matrix<float>> FloatGemm(MatrixView<float> a, MatrixView<float> b,
   *ov = Overhead();
   ThreadScope threads(cfg.threads);
   Stopwatch sw;
-  IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
-  StatusOr<std::shared_ptr<PreparedB>> pb = PrepareBImpl(b, cfg.b, cfg.bits, nullptr);
+  StatusOr<std::shared_ptr<PreparedB>> pb = PrepareInlineB(b, cfg, &sw, ov);
   if (!pb.ok()) return pb.status();
-  ov->times.select_ms = (*pb)->select_ms;
-  ov->times.quantize_ms = (*pb)->quantize_ms;
-  sw.Lap();
   return FloatGemmImpl(a, b, **pb, /*fixed_b_plan=*/false, cfg, &sw, ov);
 }
 
@@ -403,12 +415,8 @@ StatusOr<Matrix<float>> FloatGemm(const QuantizedA& a, MatrixView<float> b,
   *ov = Overhead();
   ThreadScope threads(cfg.threads);
   Stopwatch sw;
-  IMUNPACK_RETURN_IF_ERROR(Continue(cfg));
-  StatusOr<std::shared_ptr<PreparedB>> pb = PrepareBImpl(b, cfg.b, cfg.bits, nullptr);
+  StatusOr<std::shared_ptr<PreparedB>> pb = PrepareInlineB(b, cfg, &sw, ov);
   if (!pb.ok()) return pb.status();
-  ov->times.select_ms = (*pb)->select_ms;
-  ov->times.quantize_ms = (*pb)->quantize_ms;
-  sw.Lap();
   return QuantizedGemmImpl(a.scales, a.split, **pb, /*fixed_b_plan=*/false, cfg, &sw, ov);
 }
 

@@ -1,6 +1,5 @@
 #include "server/service.h"
 
-#include <grpcpp/support/proto_buffer_reader.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
