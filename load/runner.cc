@@ -327,7 +327,7 @@ StatusOr<Workload> BuildWorkload(const WorkloadSpec& spec,
     Matrix<float> b = Generate(spec.dist_b, sh.k, sh.n, spec.seed + 1000 + i, Operand::kB);
     Workload::Item item;
     item.shape = sh;
-    v1::GemmRequest& req = item.request;
+    v1::GemmRequest req;
     req.set_bits(spec.bits);
     req.set_strategy(spec.strategy);
     req.mutable_a_quant()->set_percentile(spec.percentile_a);

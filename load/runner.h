@@ -48,8 +48,7 @@ struct WorkloadSpec {
 struct Workload {
   struct Item {
     Shape shape;
-    v1::GemmRequest request;
-    grpc::ByteBuffer framed;  // request serialized once, sent as is by every call
+    grpc::ByteBuffer framed;  // the GemmRequest serialized once, sent as is by every call
     int64_t request_bytes = 0;
     double flops = 0;  // 2·m·k·n
   };
